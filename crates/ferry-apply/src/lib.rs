@@ -1,0 +1,2 @@
+//! The server-side-apply engine: staged apply, change sets, inventory, prune, and health
+//! assessment of applied objects.

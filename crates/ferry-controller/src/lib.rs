@@ -1,0 +1,1 @@
+//! Reconcilers for ferry's kinds, their watch wiring, events, metrics and leader election.

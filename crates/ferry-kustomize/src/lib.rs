@@ -1,0 +1,1 @@
+//! Kustomize build, byte-identical to kustomize v5.

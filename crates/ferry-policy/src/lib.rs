@@ -1,0 +1,1 @@
+//! Gatekeeper ConstraintTemplates and Constraints evaluated on rendered manifests.

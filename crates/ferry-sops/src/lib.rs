@@ -1,0 +1,1 @@
+//! SOPS decryption with age and PGP keys, byte-exact with what sops writes.

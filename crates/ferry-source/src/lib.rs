@@ -1,0 +1,1 @@
+//! Sources fetched into verified, content-addressed artifacts (tar.gz + sha256 + revision).

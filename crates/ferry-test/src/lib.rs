@@ -1,0 +1,2 @@
+//! Test harness: starts the embedded API server and real git servers on loopback, and builds
+//! fixtures. Dev-only.
