@@ -11,7 +11,11 @@ fn main() {
         .expect("data/openapi/v3 is part of the crate")
         .filter_map(|entry| {
             let path = entry.ok()?.path();
-            let name = path.file_name()?.to_str()?.strip_suffix("_openapi.json.gz")?.to_owned();
+            let name = path
+                .file_name()?
+                .to_str()?
+                .strip_suffix("_openapi.json.gz")?
+                .to_owned();
             // File names follow upstream: `api__v1`, `apis__apps__v1` for `api/v1`, `apis/apps/v1`.
             Some((name.replace("__", "/"), path))
         })
@@ -19,9 +23,13 @@ fn main() {
     entries.sort();
     let mut table = String::from("&[\n");
     for (served_path, file) in &entries {
-        table.push_str(&format!("    ({served_path:?}, include_bytes!({:?})),\n", file.display().to_string()));
+        table.push_str(&format!(
+            "    ({served_path:?}, include_bytes!({:?})),\n",
+            file.display().to_string()
+        ));
     }
     table.push_str("]\n");
-    let out = PathBuf::from(env::var("OUT_DIR").expect("cargo sets OUT_DIR")).join("openapi_v3_table.rs");
+    let out =
+        PathBuf::from(env::var("OUT_DIR").expect("cargo sets OUT_DIR")).join("openapi_v3_table.rs");
     fs::write(out, table).expect("OUT_DIR is writable");
 }

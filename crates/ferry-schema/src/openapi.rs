@@ -1,11 +1,7 @@
 //! The official Kubernetes OpenAPI documents, embedded gzip-compressed and decompressed once on
 //! first use. The embedded API server serves them; the schema tables are derived from them.
 
-use std::{
-    collections::BTreeMap,
-    io::Read,
-    sync::OnceLock,
-};
+use std::{collections::BTreeMap, io::Read, sync::OnceLock};
 
 static V2_GZ: &[u8] = include_bytes!("../data/openapi/swagger.json.gz");
 
@@ -50,7 +46,9 @@ mod tests {
         let sums = include_str!("../data/openapi/SHA256SUMS");
         let mut checked = 0;
         for line in sums.lines() {
-            let Some((sum, file)) = line.split_once("  ") else { continue };
+            let Some((sum, file)) = line.split_once("  ") else {
+                continue;
+            };
             let bytes = if file == "swagger.json" {
                 v2()
             } else {
