@@ -170,8 +170,13 @@ impl CelProgram {
             ctx.add_variable_from_value("variables", map_value(&vars));
             // Kubernetes evaluates variables lazily: an error only matters where the variable
             // is used, so a failing variable is left out and its users fail instead.
-            if let Ok(value) = program.execute(&ctx) {
-                vars.insert(key(name), value);
+            match program.execute(&ctx) {
+                Ok(value) => {
+                    vars.insert(key(name), value);
+                }
+                Err(error) => {
+                    tracing::debug!(variable = %name, %error, "CEL variable failed");
+                }
             }
         }
         ctx.add_variable_from_value("variables", map_value(&vars));
@@ -252,5 +257,13 @@ fn map_value(vars: &HashMap<Key, cel::Value>) -> cel::Value {
 /// The root context every evaluation scope derives from: CEL's standard functions plus the
 /// Kubernetes libraries. Building it registers many functions, so each worker makes one.
 pub(crate) fn base_context() -> cel::Context<'static> {
-    cel::Context::default().with_all()
+    let mut ctx = cel::Context::default().with_all();
+    // cel-go's `dyn()` type conversion (identity at run time), which the cel crate lacks and
+    // the library's templates use to build heterogeneous maps.
+    ctx.add_function("dyn", dyn_identity);
+    ctx
+}
+
+fn dyn_identity(value: cel::Value) -> cel::ResolveResult {
+    Ok(value)
 }

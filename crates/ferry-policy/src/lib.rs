@@ -27,11 +27,13 @@
 mod cel;
 mod constraint;
 mod error;
+mod go_sprintf;
 mod inventory;
 pub mod load;
 mod matching;
 mod policy_set;
 mod rego;
+mod rego_compat;
 pub mod report;
 mod review;
 mod template;

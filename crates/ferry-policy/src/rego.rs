@@ -3,6 +3,8 @@
 use regorus::{CompiledPolicy, Rc, Value as RegoValue};
 use serde_json::{Value, json};
 
+use crate::{go_sprintf, rego_compat};
+
 /// A template's Rego could not be compiled.
 #[derive(Debug, thiserror::Error)]
 pub enum RegoError {
@@ -38,13 +40,38 @@ impl RegoProgram {
         // Builtins that fail (a bad regex, a type mismatch) make the expression undefined,
         // as in OPA, instead of aborting the whole evaluation.
         engine.set_strict_builtin_errors(false);
+        engine
+            .add_extension(
+                "sprintf".to_owned(),
+                2,
+                Box::new(|args: Vec<RegoValue>| {
+                    let format = match args.first() {
+                        Some(RegoValue::String(s)) => s.to_string(),
+                        _ => return Ok(RegoValue::Undefined),
+                    };
+                    let values = match args.get(1) {
+                        Some(RegoValue::Array(items)) => items.iter().cloned().collect::<Vec<_>>(),
+                        _ => return Ok(RegoValue::Undefined),
+                    };
+                    Ok(RegoValue::from(go_sprintf::sprintf(&format, &values)))
+                }),
+            )
+            .map_err(compile_error)?;
+        // v0 sources go through the compatibility rewrites (see `rego_compat`).
+        let prepare = |source: &str| {
+            if v1 {
+                source.to_owned()
+            } else {
+                rego_compat::normalize(source)
+            }
+        };
         let module = format!("{template}/template.rego");
         let package = engine
-            .add_policy(module.clone(), rego.to_owned())
+            .add_policy(module.clone(), prepare(rego))
             .map_err(compile_error)?;
         for (index, lib) in libs.iter().enumerate() {
             engine
-                .add_policy(format!("{template}/lib{index}.rego"), lib.clone())
+                .add_policy(format!("{template}/lib{index}.rego"), prepare(lib))
                 .map_err(compile_error)?;
         }
         let has_violation = engine
