@@ -8,7 +8,7 @@ use crate::{go_sprintf, rego_compat};
 /// A template's Rego could not be compiled.
 #[derive(Debug, thiserror::Error)]
 pub enum RegoError {
-    #[error("Rego does not compile: {message}")]
+    #[error("Rego does not compile:\n{message}")]
     Compile { message: String },
     #[error("Rego module {module} has no `violation` rule (Gatekeeper requires one)")]
     NoViolationRule { module: String },
@@ -173,6 +173,6 @@ pub(crate) fn evaluate(
 /// regorus reports errors as `anyhow::Error`, whose message carries the module and position.
 fn compile_error(error: impl std::fmt::Display) -> RegoError {
     RegoError::Compile {
-        message: format!("{error:#}"),
+        message: format!("{error:#}").trim().to_owned(),
     }
 }
