@@ -6,9 +6,14 @@
 //! (`delete`, `replace`, and `merge` where allowed), `$setElementOrder/<list>`, `$retainKeys`,
 //! `$deleteFromPrimitiveList/<list>`, `null` deleting a field, lists without a merge strategy
 //! replaced, primitive lists with one merged as sets, and apimachinery's element order.
+//!
+//! [`Flavor::Kustomize`] gives kustomize's result instead (kyaml's merge2 walker), which differs in
+//! element order, empty values and directives: see [`kyaml`]. With it, `original` becomes `null`
+//! when the patch deletes the whole object (`$patch: delete` at the top).
 
 mod gofmt;
 mod gosort;
+pub mod kyaml;
 
 use serde_json::{Map, Value};
 
@@ -20,6 +25,8 @@ pub enum Flavor {
     /// The API server / `kubectl patch` (apimachinery strategicpatch).
     #[default]
     Apimachinery,
+    /// `kustomize build` patches (kyaml merge2, list increase direction "prepend"): see [`kyaml`].
+    Kustomize,
 }
 
 /// A patch that cannot be applied. Messages follow apimachinery's where it has one.
@@ -66,6 +73,7 @@ pub fn strategic_merge(
         });
     };
     match flavor {
+        Flavor::Kustomize => kyaml::merge(original, patch, schema),
         Flavor::Apimachinery => {
             if !original.is_object() {
                 *original = Value::Object(Map::new());

@@ -32,6 +32,13 @@ pub fn yaml_docs(path: &Path) -> Vec<Value> {
     docs.into_iter().filter(|d| !d.is_null()).collect()
 }
 
+/// Parses a multi-document YAML string as JSON values (YAML 1.1 scalars, as kustomize).
+pub fn yaml_docs_str(text: &str) -> Vec<Value> {
+    let opts = serde_saphyr::options! { strict_booleans: true, legacy_octal_numbers: true };
+    let docs: Vec<Value> = serde_saphyr::from_multiple_with_options(text, opts).unwrap();
+    docs.into_iter().filter(|d| !d.is_null()).collect()
+}
+
 /// xorshift64*: deterministic, dependency-free.
 pub struct Rng(u64);
 
