@@ -25,6 +25,7 @@ pub mod model;
 pub mod openapi;
 pub mod registry;
 pub mod smp;
+pub mod ssa;
 
 pub use model::{JsonType, ListType, MapType, Schema};
 pub use registry::{Gvk, Registry, RegistryError, SchemaSource, TypeSchema};

@@ -120,6 +120,9 @@ pub struct Node {
     pub embedded_resource: bool,
     /// `x-kubernetes-validations` rules as written (objects with `rule`, `message`, ...).
     pub validations: Box<[Value]>,
+    /// Properties whose reference site gives a `default` (OpenAPI v3 `allOf: [$ref], default: {}`):
+    /// non-pointer Go structs, which the server always has.
+    pub site_defaults: Box<[(Box<str>, Value)]>,
     /// The name of the definition this node was converted from, if any.
     pub definition: Option<Box<str>>,
 }
@@ -435,10 +438,17 @@ impl<'d> Converter<'d> {
         node.limits = Box::new(limits(obj));
         if let Some(Value::Object(props)) = obj.get("properties") {
             let mut out = Vec::with_capacity(props.len());
+            let mut site_defaults = Vec::new();
             for (name, sub) in props {
                 let id = self.convert_at(sub, &format!("{path}.{name}"), depth + 1)?;
                 out.push((Box::<str>::from(name.as_str()), id));
+                if let Some(d) = sub.get("default")
+                    && sub.get("allOf").is_some()
+                {
+                    site_defaults.push((Box::<str>::from(name.as_str()), d.clone()));
+                }
             }
+            node.site_defaults = site_defaults.into_boxed_slice();
             out.sort_by(|a, b| a.0.cmp(&b.0));
             node.properties = out.into_boxed_slice();
         }
