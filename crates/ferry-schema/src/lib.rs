@@ -19,7 +19,31 @@
 //!
 //! # Strategic merge patch: [`smp`]
 //! [`smp::strategic_merge`]`(&mut object, &patch, Some(schema.root()), Flavor::Apimachinery)`
-//! patches in place as the API server does; [`smp::json_merge_patch`] is RFC 7386.
+//! patches in place as the API server does (`kubectl patch --type strategic`);
+//! `Flavor::Kustomize` reproduces `kustomize build` patches (kyaml merge2; the object becomes
+//! `null` when the patch deletes it). Errors are [`smp::SmpError`] with apimachinery's messages.
+//! [`smp::json_merge_patch`] is RFC 7386 (custom resources, `application/merge-patch+json`).
+//!
+//! # Server-side apply: [`ssa`]
+//! ```
+//! use ferry_schema::{Registry, ssa::{self, Request}};
+//! use serde_json::json;
+//! let registry = Registry::builtin();
+//! let cm = registry.lookup("v1", "ConfigMap").unwrap();
+//! let req = Request { manager: "kubectl", subresource: None, api_version: "v1",
+//!                     now: "2026-01-01T00:00:00Z", status_subresource: false };
+//! let applied = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c"}, "data": {"k": "v"}});
+//! let live = ssa::apply(None, &applied, &req, false, Some(cm.root())).unwrap();
+//! assert_eq!(live["metadata"]["managedFields"][0]["operation"], "Apply");
+//! ```
+//! - [`ssa::apply`]`(live, applied, &req, force, schema)` → new object with
+//!   `metadata.managedFields`, or [`ssa::SsaError::Conflicts`] (409; its `Display` is the
+//!   message kubectl shows, [`ssa::Conflicts::causes`] the Status causes).
+//! - [`ssa::record_update`]`(old, &mut new, &req, schema)` for POST/PUT/PATCH (operation `Update`).
+//! - [`ssa::FieldSet`] reads and writes `FieldsV1`.
+//!
+//! Not provided yet: structural validation, pruning, defaulting and CEL rules for CRDs, and
+//! unknown-field detection (`fieldValidation`).
 
 pub mod model;
 pub mod openapi;

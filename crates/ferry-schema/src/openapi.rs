@@ -1,7 +1,7 @@
 //! The official Kubernetes OpenAPI documents, embedded gzip-compressed and decompressed once on
 //! first use. The embedded API server serves them; the schema tables are derived from them.
 
-use std::{collections::BTreeMap, io::Read, sync::OnceLock};
+use std::{io::Read, sync::OnceLock};
 
 static V2_GZ: &[u8] = include_bytes!("../data/openapi/swagger.json.gz");
 
@@ -29,10 +29,12 @@ pub fn v3_paths() -> impl Iterator<Item = &'static str> {
 }
 
 /// The OpenAPI v3 document of one group-version path (see [`v3_paths`]), as JSON bytes.
+/// Each document is decompressed on its first request only.
 pub fn v3(path: &str) -> Option<&'static [u8]> {
-    static DOCS: OnceLock<BTreeMap<&'static str, Vec<u8>>> = OnceLock::new();
-    let docs = DOCS.get_or_init(|| V3_GZ.iter().map(|(p, gz)| (*p, gunzip(gz))).collect());
-    docs.get(path).map(Vec::as_slice)
+    static DOCS: OnceLock<Box<[OnceLock<Vec<u8>>]>> = OnceLock::new();
+    let docs = DOCS.get_or_init(|| V3_GZ.iter().map(|_| OnceLock::new()).collect());
+    let i = V3_GZ.iter().position(|(p, _)| *p == path)?;
+    Some(docs[i].get_or_init(|| gunzip(V3_GZ[i].1)).as_slice())
 }
 
 #[cfg(test)]
