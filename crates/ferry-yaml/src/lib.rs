@@ -62,6 +62,9 @@ pub struct Options {
     /// `null` is "null"), and a collection becomes "". kustomize rewrites annotations this way
     /// on every resource it loads.
     pub annotations_as_text: bool,
+    /// A key repeated in a mapping keeps its last value (go-yaml v2 without strict mode, as
+    /// sigs.k8s.io/yaml's YAMLToJSON reads). Otherwise a repeated key is an error.
+    pub duplicate_keys_last_wins: bool,
 }
 
 impl Options {
@@ -69,11 +72,13 @@ impl Options {
     pub const YAML11: Options = Options {
         schema: Schema::Yaml11,
         annotations_as_text: false,
+        duplicate_keys_last_wins: true,
     };
     /// How kustomize reads resources (kyaml rules, annotations as text).
     pub const KUSTOMIZE_RESOURCES: Options = Options {
         schema: Schema::Kyaml,
         annotations_as_text: true,
+        duplicate_keys_last_wins: false,
     };
 }
 

@@ -53,6 +53,7 @@ enum Place {
 struct Builder {
     schema: Schema,
     annotations_as_text: bool,
+    last_wins: bool,
     stack: Vec<Frame>,
     anchors: HashMap<usize, Value>,
     nodes: usize,
@@ -73,6 +74,7 @@ pub fn parse(src: &str, read: &ReadOptions, skip_empty: bool) -> Result<Vec<Valu
     let mut b = Builder {
         schema: read.schema,
         annotations_as_text: read.annotations_as_text,
+        last_wins: read.duplicate_keys_last_wins,
         stack: Vec::new(),
         anchors: HashMap::new(),
         nodes: 0,
@@ -366,7 +368,7 @@ impl Builder {
                     Ok(())
                 }
                 Some((k, false)) => {
-                    if explicit.contains(&k) {
+                    if explicit.contains(&k) && !self.last_wins {
                         let (line, column) = at(span);
                         return Err(Error::Invalid {
                             line,

@@ -1,0 +1,215 @@
+//! Reading files for a kustomization with kustomize's default load restrictions: a file must be
+//! in or below the kustomization root (after resolving `..` and symlinks); kustomization
+//! directories (bases, components) may live anywhere on the local disk but not form a cycle;
+//! remote bases are refused unless the caller supplies a fetcher.
+
+use std::path::{Component, Path, PathBuf};
+use std::sync::Arc;
+
+/// Largest file a kustomization may read.
+pub const MAX_FILE_BYTES: u64 = 256 * 1024 * 1024;
+
+/// Whether files may come from outside the kustomization root.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum LoadRestrictions {
+    /// kustomize's default (`LoadRestrictionsRootOnly`).
+    #[default]
+    RootOnly,
+    /// `--load-restrictor LoadRestrictionsNone`.
+    None,
+}
+
+/// Resolves a remote base (git URL) to a local directory, for callers that allow them.
+pub trait RemoteFetcher: Send + Sync {
+    /// Fetch `url` and return the local directory it denotes.
+    fn fetch(&self, url: &str) -> Result<PathBuf, String>;
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    #[error("security; file '{}' is not in or below '{}'", file.display(), root.display())]
+    OutsideRoot { file: PathBuf, root: PathBuf },
+    #[error("'{}' must resolve to a file", path.display())]
+    NotAFile { path: PathBuf },
+    #[error("open {}: no such file or directory", path.display())]
+    NotFound { path: PathBuf },
+    #[error("reading '{}': {source}", path.display())]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("'{}' is larger than {MAX_FILE_BYTES} bytes", path.display())]
+    TooLarge { path: PathBuf },
+    #[error("new root '{}' cannot be absolute", path.display())]
+    AbsoluteRoot { path: PathBuf },
+    #[error("must build at directory: '{}' is not a directory", path.display())]
+    NotADirectory { path: PathBuf },
+    #[error("must build at directory: not a valid directory: evalsymlink failure on '{}' : lstat {}: no such file or directory", path.display(), path.display())]
+    MissingDirectory { path: PathBuf },
+    #[error("cycle detected: candidate root '{}' contains visited root '{}'", candidate.display(), visited.display())]
+    Cycle {
+        candidate: PathBuf,
+        visited: PathBuf,
+    },
+    #[error(
+        "remote resource '{url}' refused: remote bases are disabled (ferry builds local directories only unless a fetcher is configured)"
+    )]
+    RemoteRefused { url: String },
+    #[error("fetching remote resource '{url}': {message}")]
+    RemoteFailed { url: String, message: String },
+}
+
+/// A loader rooted at one kustomization directory.
+#[derive(Clone)]
+pub struct Loader {
+    root: PathBuf,
+    restrictions: LoadRestrictions,
+    /// Roots of the kustomizations that led here (cycle detection).
+    ancestors: Vec<PathBuf>,
+    remote: Option<Arc<dyn RemoteFetcher>>,
+}
+
+/// `filepath.Clean` of a path joined to a base, without touching the disk.
+pub fn clean_join(base: &Path, rel: &Path) -> PathBuf {
+    let joined = if rel.is_absolute() {
+        rel.to_path_buf()
+    } else {
+        base.join(rel)
+    };
+    let mut out = PathBuf::new();
+    for c in joined.components() {
+        match c {
+            Component::ParentDir => {
+                if !out.pop() {
+                    out.push("/");
+                }
+            }
+            Component::CurDir => {}
+            other => out.push(other.as_os_str()),
+        }
+    }
+    out
+}
+
+/// Does this resource entry name a remote location rather than a local path?
+pub fn is_remote(path: &str) -> bool {
+    path.contains("://")
+        || path.starts_with("git@")
+        || path.starts_with("git::")
+        || path.starts_with("github.com/")
+        || path.starts_with("gitlab.com/")
+        || path.starts_with("bitbucket.org/")
+}
+
+impl Loader {
+    /// A loader for the kustomization in `dir`.
+    pub fn new(
+        dir: &Path,
+        restrictions: LoadRestrictions,
+        remote: Option<Arc<dyn RemoteFetcher>>,
+    ) -> Result<Loader, LoadError> {
+        let root = confirm_dir(dir)?;
+        Ok(Loader {
+            root,
+            restrictions,
+            ancestors: Vec::new(),
+            remote,
+        })
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// The path a relative file name denotes, cleaned but not resolved (for messages).
+    pub fn display_path(&self, rel: &str) -> PathBuf {
+        clean_join(&self.root, Path::new(rel))
+    }
+
+    /// Read a file named relative to the root.
+    pub fn load(&self, rel: &str) -> Result<Vec<u8>, LoadError> {
+        let path = self.display_path(rel);
+        let real = match std::fs::canonicalize(&path) {
+            Ok(p) => p,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Err(LoadError::NotFound { path });
+            }
+            Err(source) => return Err(LoadError::Io { path, source }),
+        };
+        if self.restrictions == LoadRestrictions::RootOnly && !has_prefix(&real, &self.root) {
+            return Err(LoadError::OutsideRoot {
+                file: path,
+                root: self.root.clone(),
+            });
+        }
+        let meta = std::fs::metadata(&real).map_err(|source| LoadError::Io {
+            path: path.clone(),
+            source,
+        })?;
+        if !meta.is_file() {
+            return Err(LoadError::NotAFile { path });
+        }
+        if meta.len() > MAX_FILE_BYTES {
+            return Err(LoadError::TooLarge { path });
+        }
+        std::fs::read(&real).map_err(|source| LoadError::Io { path, source })
+    }
+
+    /// A loader for a base or component directory named relative to this root.
+    pub fn child(&self, rel: &str) -> Result<Loader, LoadError> {
+        let dir = if is_remote(rel) && !self.display_path(rel).exists() {
+            let Some(fetcher) = &self.remote else {
+                return Err(LoadError::RemoteRefused {
+                    url: rel.to_string(),
+                });
+            };
+            fetcher
+                .fetch(rel)
+                .map_err(|message| LoadError::RemoteFailed {
+                    url: rel.to_string(),
+                    message,
+                })?
+        } else {
+            if Path::new(rel).is_absolute() {
+                return Err(LoadError::AbsoluteRoot {
+                    path: PathBuf::from(rel),
+                });
+            }
+            self.display_path(rel)
+        };
+        let root = confirm_dir(&dir)?;
+        for visited in std::iter::once(&self.root).chain(self.ancestors.iter()) {
+            if has_prefix(visited, &root) {
+                return Err(LoadError::Cycle {
+                    candidate: root,
+                    visited: visited.clone(),
+                });
+            }
+        }
+        let mut ancestors = self.ancestors.clone();
+        ancestors.push(self.root.clone());
+        Ok(Loader {
+            root,
+            restrictions: self.restrictions,
+            ancestors,
+            remote: self.remote.clone(),
+        })
+    }
+}
+
+fn confirm_dir(dir: &Path) -> Result<PathBuf, LoadError> {
+    match std::fs::canonicalize(dir) {
+        Ok(real) if real.is_dir() => Ok(real),
+        Ok(_) => Err(LoadError::NotADirectory {
+            path: dir.to_path_buf(),
+        }),
+        Err(_) => Err(LoadError::MissingDirectory {
+            path: dir.to_path_buf(),
+        }),
+    }
+}
+
+/// Is `path` equal to or below `root`?
+fn has_prefix(path: &Path, root: &Path) -> bool {
+    path.starts_with(root)
+}
