@@ -305,30 +305,65 @@ fn ids_of(r: &Resource) -> Vec<ResId> {
     ids
 }
 
-fn selected_by(
-    id: &ResId,
-    group: &str,
-    version: &str,
-    kind: &str,
-    name: &str,
-    namespace: &str,
-) -> bool {
-    let sel = ResId::new(Gvk::new(group, version, kind), name, namespace);
-    (name.is_empty() || name == id.name)
-        && (namespace.is_empty() || sel.is_ns_equals(id))
-        && id.gvk.is_selected(&sel.gvk)
+/// An id selector whose fields are anchored regular expressions (kustomize HEAD lets
+/// replacement selectors say `kind: Deployment|.*Set`); empty fields match anything.
+struct IdSelector {
+    group: Option<regex::Regex>,
+    version: Option<regex::Regex>,
+    kind: Option<regex::Regex>,
+    name: Option<regex::Regex>,
+    namespace: Option<regex::Regex>,
 }
 
-fn selector_picks(s: &kustfile::Selector, id: &ResId) -> bool {
-    selected_by(id, &s.group, &s.version, &s.kind, &s.name, &s.namespace)
+fn anchored(s: &str) -> Result<Option<regex::Regex>, Error> {
+    if s.is_empty() {
+        return Ok(None);
+    }
+    regex::Regex::new(&format!("^(?:{s})$"))
+        .map(Some)
+        .map_err(|e| Error::msg(format!("invalid selector '{s}': {e}")))
 }
 
-fn selector_is_empty_id(s: &kustfile::Selector) -> bool {
-    s.group.is_empty()
-        && s.version.is_empty()
-        && s.kind.is_empty()
-        && s.name.is_empty()
-        && s.namespace.is_empty()
+impl IdSelector {
+    fn new(
+        group: &str,
+        version: &str,
+        kind: &str,
+        name: &str,
+        namespace: &str,
+    ) -> Result<IdSelector, Error> {
+        Ok(IdSelector {
+            group: anchored(group)?,
+            version: anchored(version)?,
+            kind: anchored(kind)?,
+            name: anchored(name)?,
+            namespace: anchored(namespace)?,
+        })
+    }
+
+    fn of(s: &kustfile::Selector) -> Result<IdSelector, Error> {
+        IdSelector::new(&s.group, &s.version, &s.kind, &s.name, &s.namespace)
+    }
+
+    fn is_empty(&self) -> bool {
+        self.group.is_none()
+            && self.version.is_none()
+            && self.kind.is_none()
+            && self.name.is_none()
+            && self.namespace.is_none()
+    }
+
+    fn picks(&self, id: &ResId) -> bool {
+        let m = |r: &Option<regex::Regex>, v: &str| r.as_ref().is_none_or(|r| r.is_match(v));
+        m(&self.group, &id.gvk.group)
+            && m(&self.version, &id.gvk.version)
+            && m(&self.kind, &id.gvk.kind)
+            && m(&self.name, &id.name)
+            && self
+                .namespace
+                .as_ref()
+                .is_none_or(|r| r.is_match(&id.namespace) || r.is_match(id.effective_namespace()))
+    }
 }
 
 fn labels_match(r: &Resource, s: &kustfile::Selector) -> Result<bool, Error> {
@@ -355,18 +390,16 @@ fn source_display(s: &SourceSelector) -> String {
 }
 
 fn get_value(m: &ResMap, source: &SourceSelector) -> Result<Value, Error> {
+    let sel = IdSelector::new(
+        &source.group,
+        &source.version,
+        &source.kind,
+        &source.name,
+        &source.namespace,
+    )?;
     let mut found: Option<&Resource> = None;
     for r in &m.list {
-        if ids_of(r).iter().any(|id| {
-            selected_by(
-                id,
-                &source.group,
-                &source.version,
-                &source.kind,
-                &source.name,
-                &source.namespace,
-            )
-        }) {
+        if ids_of(r).iter().any(|id| sel.picks(id)) {
             if found.is_some() {
                 return Err(Error::msg(format!(
                     "multiple matches for selector {}",
@@ -518,6 +551,12 @@ pub fn apply(m: &mut ResMap, list: &[Replacement]) -> Result<(), Error> {
             let Some(select) = &t.select else {
                 return Err(Error::msg("target must specify resources to select"));
             };
+            let select_ids = IdSelector::of(select)?;
+            let reject_ids = t
+                .reject
+                .iter()
+                .map(IdSelector::of)
+                .collect::<Result<Vec<_>, _>>()?;
             let field_paths: Vec<String> = if t.field_paths.is_empty() {
                 vec!["metadata.name".to_string()]
             } else {
@@ -540,13 +579,13 @@ pub fn apply(m: &mut ResMap, list: &[Replacement]) -> Result<(), Error> {
                     continue;
                 }
                 let ids = ids_of(res);
-                let hit = ids.iter().any(|id| {
-                    selector_picks(select, id)
-                        && !t
-                            .reject
+                // Selected by any of its ids, and rejected if any of its ids is rejected.
+                let hit = ids.iter().any(|id| select_ids.picks(id))
+                    && !ids.iter().any(|id| {
+                        reject_ids
                             .iter()
-                            .any(|rej| !selector_is_empty_id(rej) && selector_picks(rej, id))
-                });
+                            .any(|rej| !rej.is_empty() && rej.picks(id))
+                    });
                 if !hit {
                     continue;
                 }
