@@ -1,4 +1,5 @@
-//! Output order: kustomize's legacy order (by kind rank, then GVK, namespace and name) unless
+//! Output order: kustomize's legacy order (kind rank, then group_version_kind, then
+//! namespace and name) unless
 //! `sortOptions` says `fifo` (input order) or gives its own first/last kinds.
 
 use crate::resource::Resource;
@@ -47,13 +48,26 @@ pub fn legacy_sort(list: &mut [Resource], first: &[String], last: &[String]) {
     let mut keyed: Vec<(i64, String, String, Resource)> = Vec::with_capacity(list.len());
     for r in list.iter_mut() {
         let id = r.cur_id();
-        let gvk = id.gvk.to_string();
-        let ns = if id.namespace.is_empty() {
-            "[noNs]"
-        } else {
-            &id.namespace
+        let or = |s: &str, d: &'static str| {
+            if s.is_empty() {
+                d.to_string()
+            } else {
+                s.to_string()
+            }
         };
-        let sort_key = format!("{gvk}|{ns}|{}", id.name);
+        // kustomize's legacyGVKSortString and legacyResIDSortString.
+        let gvk = format!(
+            "{}_{}_{}",
+            or(&id.gvk.group, "~G"),
+            or(&id.gvk.version, "~V"),
+            or(&id.gvk.kind, "~K")
+        );
+        let sort_key = format!(
+            "{}|{}|{}",
+            id.gvk,
+            or(&id.namespace, "~X"),
+            or(&id.name, "~N")
+        );
         keyed.push((rank(&id.gvk.kind), gvk, sort_key, std::mem::take(r)));
     }
     keyed.sort_by(|a, b| {
