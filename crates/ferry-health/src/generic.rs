@@ -115,7 +115,7 @@ fn message_of(c: &Condition<'_>) -> String {
     }
 }
 
-fn by_conditions(obj: &Object<'_>, conditions: Conditions<'_>) -> Option<Verdict> {
+fn by_conditions(obj: &Object<'_>, conditions: &Conditions<'_>) -> Option<Verdict> {
     let mut in_progress: Option<Condition<'_>> = None;
     for c in conditions.iter() {
         if c.is_true() && NEGATIVE.contains(&c.kind) {

@@ -3,8 +3,8 @@
 
 use serde_json::{Map, Value};
 
-/// One object under assessment.
-#[derive(Debug, Clone, Copy)]
+/// One object under assessment, with the fields every rule reads looked up once.
+#[derive(Debug, Clone)]
 pub struct Object<'a> {
     /// The whole object.
     pub value: &'a Value,
@@ -14,6 +14,11 @@ pub struct Object<'a> {
     pub version: &'a str,
     /// Kind ("Deployment").
     pub kind: &'a str,
+    status: Option<&'a Map<String, Value>>,
+    generation: Option<i64>,
+    observed_generation: Option<i64>,
+    deleting: bool,
+    conditions: Conditions<'a>,
 }
 
 impl<'a> Object<'a> {
@@ -28,11 +33,24 @@ impl<'a> Object<'a> {
             None => ("", api_version),
         };
         let kind = value.get("kind").and_then(Value::as_str).unwrap_or("");
+        let metadata = value.get("metadata").and_then(Value::as_object);
+        let status = value.get("status").and_then(Value::as_object);
+        let generation = metadata.and_then(|m| m.get("generation")).and_then(as_int);
+        let deleting = metadata
+            .and_then(|m| m.get("deletionTimestamp"))
+            .is_some_and(|v| !v.is_null() && v.as_str() != Some(""));
         Object {
             value,
             group,
             version,
             kind,
+            status,
+            generation,
+            observed_generation: status
+                .and_then(|s| s.get("observedGeneration"))
+                .and_then(as_int),
+            deleting,
+            conditions: Conditions::at(status.and_then(|s| s.get("conditions"))),
         }
     }
 
@@ -71,7 +89,7 @@ impl<'a> Object<'a> {
 
     /// `.status` as a map, when it is one.
     pub fn status(&self) -> Option<&'a Map<String, Value>> {
-        self.value.get("status").and_then(Value::as_object)
+        self.status
     }
 
     /// True when `.status` is absent, null or an empty map.
@@ -86,12 +104,12 @@ impl<'a> Object<'a> {
 
     /// `.metadata.generation`.
     pub fn generation(&self) -> Option<i64> {
-        self.int(&["metadata", "generation"])
+        self.generation
     }
 
     /// `.status.observedGeneration`.
     pub fn observed_generation(&self) -> Option<i64> {
-        self.int(&["status", "observedGeneration"])
+        self.observed_generation
     }
 
     /// True when the controller has not yet observed the latest spec: both generations are set
@@ -102,8 +120,7 @@ impl<'a> Object<'a> {
 
     /// True when `metadata.deletionTimestamp` is set.
     pub fn is_deleting(&self) -> bool {
-        self.get(&["metadata", "deletionTimestamp"])
-            .is_some_and(|v| !v.is_null() && v.as_str() != Some(""))
+        self.deleting
     }
 
     /// An annotation's value.
@@ -113,8 +130,8 @@ impl<'a> Object<'a> {
     }
 
     /// The conditions at `.status.conditions`.
-    pub fn conditions(&self) -> Conditions<'a> {
-        Conditions::at(self.get(&["status", "conditions"]))
+    pub fn conditions(&self) -> &Conditions<'a> {
+        &self.conditions
     }
 }
 
@@ -158,22 +175,39 @@ pub struct Condition<'a> {
 }
 
 impl<'a> Condition<'a> {
+    /// Reads one entry in a single pass over its fields (conditions are read on every
+    /// assessment, so no per-field map lookups).
     fn from_value(value: &'a Value) -> Option<Condition<'a>> {
         let map = value.as_object()?;
-        let kind = map.get("type")?.as_str()?;
-        let status = match map.get("status") {
-            Some(Value::String(s)) => s.as_str(),
-            Some(Value::Bool(true)) => "True",
-            Some(Value::Bool(false)) => "False",
-            _ => "",
+        let mut condition = Condition {
+            kind: "",
+            status: "",
+            reason: "",
+            message: "",
+            observed_generation: None,
         };
-        Some(Condition {
-            kind,
-            status,
-            reason: field(value, "reason"),
-            message: field(value, "message"),
-            observed_generation: map.get("observedGeneration").and_then(as_int),
-        })
+        let mut has_type = false;
+        for (key, field) in map {
+            match key.as_str() {
+                "type" => {
+                    condition.kind = field.as_str()?;
+                    has_type = true;
+                }
+                "status" => {
+                    condition.status = match field {
+                        Value::String(s) => s.as_str(),
+                        Value::Bool(true) => "True",
+                        Value::Bool(false) => "False",
+                        _ => "",
+                    }
+                }
+                "reason" => condition.reason = field.as_str().unwrap_or(""),
+                "message" => condition.message = field.as_str().unwrap_or(""),
+                "observedGeneration" => condition.observed_generation = as_int(field),
+                _ => {}
+            }
+        }
+        has_type.then_some(condition)
     }
 
     /// `status` is "True" (any case).
@@ -192,10 +226,10 @@ impl<'a> Condition<'a> {
     }
 }
 
-/// The conditions of one list, in order.
-#[derive(Debug, Clone, Copy)]
+/// The well-formed conditions of one list, in order, read once.
+#[derive(Debug, Clone, Default)]
 pub struct Conditions<'a> {
-    entries: &'a [Value],
+    entries: Vec<Condition<'a>>,
 }
 
 impl<'a> Conditions<'a> {
@@ -204,14 +238,14 @@ impl<'a> Conditions<'a> {
         Conditions {
             entries: value
                 .and_then(Value::as_array)
-                .map(Vec::as_slice)
-                .unwrap_or(&[]),
+                .map(|list| list.iter().filter_map(Condition::from_value).collect())
+                .unwrap_or_default(),
         }
     }
 
     /// Every well-formed condition, in order.
-    pub fn iter(&self) -> impl Iterator<Item = Condition<'a>> + 'a {
-        self.entries.iter().filter_map(Condition::from_value)
+    pub fn iter(&self) -> impl Iterator<Item = Condition<'a>> + '_ {
+        self.entries.iter().copied()
     }
 
     /// The first condition of a type.
@@ -221,6 +255,6 @@ impl<'a> Conditions<'a> {
 
     /// True when there is no well-formed condition.
     pub fn is_empty(&self) -> bool {
-        self.iter().next().is_none()
+        self.entries.is_empty()
     }
 }

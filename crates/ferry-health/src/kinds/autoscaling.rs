@@ -30,7 +30,7 @@ fn is_working(c: &Condition<'_>) -> bool {
     }
 }
 
-fn judge(conditions: Conditions<'_>) -> Option<Verdict> {
+fn judge(conditions: &Conditions<'_>) -> Option<Verdict> {
     if let Some(failure) = conditions.iter().find(is_failure) {
         return degraded(failure.message);
     }
@@ -49,7 +49,7 @@ fn hpa(obj: &Object<'_>) -> Option<Verdict> {
         return progressing(WAITING);
     };
     match serde_json::from_str::<Value>(annotation) {
-        Ok(parsed) => judge(Conditions::at(Some(&parsed))),
+        Ok(parsed) => judge(&Conditions::at(Some(&parsed))),
         Err(error) => degraded(format!(
             "failed to convert conditions annotation to typed: {error}"
         )),

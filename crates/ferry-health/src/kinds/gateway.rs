@@ -29,7 +29,7 @@ fn gateway_class(obj: &Object<'_>) -> Option<Verdict> {
 
 /// The first failing condition of a list, as a verdict: `Accepted` and `ResolvedRefs` false are
 /// failures; `Programmed` false is a failure unless its reason says it is pending.
-fn failing(conditions: Conditions<'_>) -> Option<(bool, Condition<'_>)> {
+fn failing<'a>(conditions: &Conditions<'a>) -> Option<(bool, Condition<'a>)> {
     conditions.iter().find_map(|c| {
         if !c.is_false() {
             return None;
@@ -62,7 +62,7 @@ fn gateway(obj: &Object<'_>) -> Option<Verdict> {
         };
     }
     for listener in obj.list(&["status", "listeners"]) {
-        if let Some((failed, c)) = failing(Conditions::at(listener.get("conditions"))) {
+        if let Some((failed, c)) = failing(&Conditions::at(listener.get("conditions"))) {
             let message = format!("Listener: {}", c.message);
             return if failed {
                 degraded(message)
@@ -100,7 +100,7 @@ fn route_or_policy(obj: &Object<'_>) -> Option<Verdict> {
             .and_then(Value::as_str)
             .unwrap_or("");
         let conditions = Conditions::at(entry.get("conditions"));
-        if let Some((failed, c)) = failing(conditions) {
+        if let Some((failed, c)) = failing(&conditions) {
             let message = format!("{label} {name}: {}", c.message);
             return if failed {
                 degraded(message)
