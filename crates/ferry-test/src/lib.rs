@@ -1,2 +1,4 @@
 //! Test harness: starts the embedded API server and real git servers on loopback, and builds
 //! fixtures. Dev-only.
+
+pub mod apiserver;

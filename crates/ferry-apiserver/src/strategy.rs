@@ -1,0 +1,390 @@
+//! Per-kind admission on every write: name rules, defaults, allocated fields (Service cluster IPs
+//! and node ports), namespace lifecycle fields, CRD checks, and the schema hooks (validation,
+//! pruning, defaulting of custom resources; unknown-field detection).
+
+use std::{
+    collections::BTreeSet,
+    net::Ipv4Addr,
+    sync::{Mutex, PoisonError},
+};
+
+use serde_json::{Value, json};
+
+use crate::{
+    core::{Core, Propagation, WriteOptions},
+    defaults, meta,
+    resources::ResourceInfo,
+    status::ApiError,
+};
+
+/// The namespace finalizer the namespace controller removes once the namespace is empty.
+pub const NAMESPACE_FINALIZER: &str = "kubernetes";
+
+/// Per-kind write rules. Holds the allocators that need memory across writes.
+#[derive(Default)]
+pub struct Strategy {
+    allocation: Mutex<()>,
+}
+
+/// Kinds whose names must be RFC 1123 labels rather than subdomains.
+fn label_named(info: &ResourceInfo) -> bool {
+    info.group.is_empty() && matches!(info.plural.as_str(), "namespaces" | "services")
+}
+
+impl Strategy {
+    /// Runs admission for a create (`old` is `None`) or an update of `object`.
+    pub fn admit(
+        &self,
+        core: &Core,
+        info: &ResourceInfo,
+        old: Option<&Value>,
+        object: &mut Value,
+        opts: &WriteOptions,
+        warnings: &mut Vec<String>,
+    ) -> Result<(), ApiError> {
+        let name = meta::meta_str(object, "name").to_owned();
+        if old.is_none()
+            && let Some(why) = meta::validate_name(&name, label_named(info))
+        {
+            return Err(ApiError::invalid_field(
+                &info.kind,
+                &info.group,
+                &name,
+                "metadata.name",
+                "FieldValueInvalid",
+                format!("Invalid value: {name:?}: {why}"),
+            ));
+        }
+        crate::schema::check(core, info, old, object, opts, warnings)?;
+        if info.custom.is_none() {
+            defaults::apply(&info.group, &info.kind, object);
+        }
+        match (info.group.as_str(), info.kind.as_str()) {
+            ("", "Namespace") => {
+                let meta = meta::metadata_mut(object);
+                let labels = meta.entry("labels").or_insert_with(|| json!({}));
+                if let Some(labels) = labels.as_object_mut() {
+                    labels.insert(
+                        "kubernetes.io/metadata.name".into(),
+                        Value::String(name.clone()),
+                    );
+                }
+                match old {
+                    None => {
+                        let spec = object
+                            .as_object_mut()
+                            .map(|o| o.entry("spec").or_insert_with(|| json!({})));
+                        if let Some(Value::Object(spec)) = spec
+                            && !spec.contains_key("finalizers")
+                        {
+                            spec.insert("finalizers".into(), json!([NAMESPACE_FINALIZER]));
+                        }
+                        object["status"] = json!({"phase": "Active"});
+                    }
+                    Some(old) => {
+                        if let Some(status) = old.get("status") {
+                            object["status"] = status.clone();
+                        }
+                    }
+                }
+            }
+            ("", "Service") => self.admit_service(core, info, old, object)?,
+            ("apiextensions.k8s.io", "CustomResourceDefinition") => {
+                admit_crd(core, info, old, object)?
+            }
+            ("batch", "Job") if old.is_none() => admit_job(object),
+            _ => {}
+        }
+        Ok(())
+    }
+
+    fn admit_service(
+        &self,
+        core: &Core,
+        info: &ResourceInfo,
+        old: Option<&Value>,
+        object: &mut Value,
+    ) -> Result<(), ApiError> {
+        let svc_type = object
+            .pointer("/spec/type")
+            .and_then(Value::as_str)
+            .unwrap_or("ClusterIP")
+            .to_owned();
+        if svc_type == "ExternalName" {
+            return Ok(());
+        }
+        // Allocated values survive updates that leave them out, as the real registry keeps them.
+        if let Some(old) = old {
+            for field in ["clusterIP", "clusterIPs"] {
+                if object
+                    .pointer(&format!("/spec/{field}"))
+                    .is_none_or(|v| v.is_null() || v == "")
+                    && let Some(v) = old.pointer(&format!("/spec/{field}"))
+                {
+                    object["spec"][field] = v.clone();
+                }
+            }
+            if let (Some(new_ports), Some(old_ports)) = (
+                object
+                    .pointer_mut("/spec/ports")
+                    .and_then(Value::as_array_mut),
+                old.pointer("/spec/ports").and_then(Value::as_array),
+            ) {
+                for p in new_ports.iter_mut() {
+                    if p.get("nodePort").is_none()
+                        && let Some(op) = old_ports.iter().find(|o| o.get("port") == p.get("port"))
+                        && let Some(np) = op.get("nodePort")
+                    {
+                        p["nodePort"] = np.clone();
+                    }
+                }
+            }
+        }
+        let _guard = self
+            .allocation
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        let services = core.store.list(&info.storage_key(), None).items;
+        let mut used_ips = BTreeSet::new();
+        let mut used_ports = BTreeSet::new();
+        for s in &services {
+            if let Some(ip) = s
+                .value
+                .pointer("/spec/clusterIP")
+                .and_then(Value::as_str)
+                .and_then(|ip| ip.parse::<Ipv4Addr>().ok())
+            {
+                used_ips.insert(u32::from(ip));
+            }
+            for p in s
+                .value
+                .pointer("/spec/ports")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+            {
+                if let Some(n) = p.get("nodePort").and_then(Value::as_u64) {
+                    used_ports.insert(n);
+                }
+            }
+        }
+        let current_ip = object
+            .pointer("/spec/clusterIP")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_owned();
+        if current_ip.is_empty() {
+            // 10.96.0.0/12, skipping .0 and 10.96.0.1 (the `kubernetes` Service's address).
+            let base = u32::from(Ipv4Addr::new(10, 96, 0, 0));
+            let ip = (2..(1u32 << 20))
+                .map(|i| base + i)
+                .find(|ip| !used_ips.contains(ip))
+                .ok_or_else(|| {
+                    ApiError::internal("failed to allocate a serviceIP: range is full")
+                })?;
+            let ip = Ipv4Addr::from(ip).to_string();
+            object["spec"]["clusterIP"] = json!(ip);
+            object["spec"]["clusterIPs"] = json!([ip]);
+        } else if object.pointer("/spec/clusterIPs").is_none() {
+            object["spec"]["clusterIPs"] = json!([current_ip]);
+        }
+        if matches!(svc_type.as_str(), "NodePort" | "LoadBalancer")
+            && let Some(ports) = object
+                .pointer_mut("/spec/ports")
+                .and_then(Value::as_array_mut)
+        {
+            for p in ports {
+                if p.get("nodePort").is_none() {
+                    let port = (30000..=32767u64)
+                        .find(|n| !used_ports.contains(n))
+                        .ok_or_else(|| {
+                            ApiError::internal("failed to allocate a nodePort: range is full")
+                        })?;
+                    used_ports.insert(port);
+                    p["nodePort"] = json!(port);
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+fn admit_job(object: &mut Value) {
+    // The Job controller's selector: the job's uid and name, also stamped on the pod template.
+    let uid = meta::meta_str(object, "uid").to_owned();
+    let name = meta::meta_str(object, "name").to_owned();
+    let Some(spec) = object.get_mut("spec").and_then(Value::as_object_mut) else {
+        return;
+    };
+    if spec.get("manualSelector").and_then(Value::as_bool) == Some(true)
+        || spec.contains_key("selector")
+    {
+        return;
+    }
+    spec.insert(
+        "selector".into(),
+        json!({"matchLabels": {"batch.kubernetes.io/controller-uid": uid}}),
+    );
+    if let Some(labels) = spec
+        .get_mut("template")
+        .and_then(Value::as_object_mut)
+        .map(|t| t.entry("metadata").or_insert_with(|| json!({})))
+        .and_then(Value::as_object_mut)
+        .map(|m| m.entry("labels").or_insert_with(|| json!({})))
+        .and_then(Value::as_object_mut)
+    {
+        for (k, v) in [
+            ("batch.kubernetes.io/controller-uid", &uid),
+            ("batch.kubernetes.io/job-name", &name),
+            ("controller-uid", &uid),
+            ("job-name", &name),
+        ] {
+            labels.entry(k).or_insert_with(|| json!(v));
+        }
+    }
+}
+
+fn admit_crd(
+    core: &Core,
+    info: &ResourceInfo,
+    old: Option<&Value>,
+    object: &mut Value,
+) -> Result<(), ApiError> {
+    let name = meta::meta_str(object, "name").to_owned();
+    let invalid = |field: &str, message: String| {
+        ApiError::invalid_field(
+            &info.kind,
+            &info.group,
+            &name,
+            field,
+            "FieldValueInvalid",
+            message,
+        )
+    };
+    let group = object
+        .pointer("/spec/group")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_owned();
+    let plural = object
+        .pointer("/spec/names/plural")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_owned();
+    let kind = object
+        .pointer("/spec/names/kind")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_owned();
+    if group.is_empty() || !group.contains('.') {
+        return Err(invalid(
+            "spec.group",
+            format!("Invalid value: {group:?}: should be a domain with at least one dot"),
+        ));
+    }
+    if plural.is_empty() {
+        return Err(ApiError::invalid_field(
+            &info.kind,
+            &info.group,
+            &name,
+            "spec.names.plural",
+            "FieldValueRequired",
+            "Required value".into(),
+        ));
+    }
+    if kind.is_empty() {
+        return Err(ApiError::invalid_field(
+            &info.kind,
+            &info.group,
+            &name,
+            "spec.names.kind",
+            "FieldValueRequired",
+            "Required value".into(),
+        ));
+    }
+    if name != format!("{plural}.{group}") {
+        return Err(invalid(
+            "metadata.name",
+            format!("Invalid value: {name:?}: must be spec.names.plural+\".\"+spec.group"),
+        ));
+    }
+    let versions = object
+        .pointer("/spec/versions")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    if versions.is_empty() {
+        return Err(ApiError::invalid_field(
+            &info.kind,
+            &info.group,
+            &name,
+            "spec.versions",
+            "FieldValueRequired",
+            "Required value: must have exactly one version marked as storage version".into(),
+        ));
+    }
+    let storage = versions
+        .iter()
+        .filter(|v| v.get("storage").and_then(Value::as_bool) == Some(true))
+        .count();
+    if storage != 1 {
+        return Err(invalid(
+            "spec.versions",
+            "Invalid value: must have exactly one version marked as storage version".into(),
+        ));
+    }
+    if let Some(old) = old
+        && old.pointer("/spec/group") != object.pointer("/spec/group")
+    {
+        return Err(invalid(
+            "spec.group",
+            "Invalid value: field is immutable".into(),
+        ));
+    }
+    if let Some(spec) = object.get_mut("spec").and_then(Value::as_object_mut) {
+        spec.entry("conversion")
+            .or_insert_with(|| json!({"strategy": "None"}));
+        if let Some(names) = spec.get_mut("names").and_then(Value::as_object_mut) {
+            names
+                .entry("singular")
+                .or_insert_with(|| json!(kind.to_lowercase()));
+            names
+                .entry("listKind")
+                .or_insert_with(|| json!(format!("{kind}List")));
+        }
+    }
+    crate::resources::crd_resources(object).map_err(|e| invalid("spec", e.reason))?;
+    let _ = core;
+    Ok(())
+}
+
+/// The deletion propagation used when the request names none.
+pub fn default_propagation(info: &ResourceInfo) -> Propagation {
+    // batch/v1 Jobs orphan their pods by default for compatibility, as the real JobStrategy does.
+    if info.group == "batch" && info.kind == "Job" {
+        Propagation::Orphan
+    } else {
+        Propagation::Background
+    }
+}
+
+/// Whether deletion must wait for a cleanup a controller performs (namespaces: content removal).
+pub fn needs_cleanup_before_delete(info: &ResourceInfo, object: &Value) -> bool {
+    info.is_namespace()
+        && object
+            .pointer("/spec/finalizers")
+            .and_then(Value::as_array)
+            .is_some_and(|f| !f.is_empty())
+}
+
+/// Whether a deleting object's cleanup is done (namespace `spec.finalizers` empty).
+pub fn cleanup_finished(info: &ResourceInfo, object: &Value) -> bool {
+    !needs_cleanup_before_delete(info, object)
+}
+
+/// Marks the start of a deletion (namespaces enter the Terminating phase).
+pub fn on_deletion_started(info: &ResourceInfo, object: &mut Value) {
+    if info.is_namespace() {
+        object["status"] = json!({"phase": "Terminating"});
+    }
+}
