@@ -20,6 +20,7 @@
 //! `kinds`), or the generic rule of conventions. The kstatus view is kstatus' own algorithm,
 //! computed independently, because that is what Flux waits on.
 
+mod checks;
 mod generic;
 mod kinds;
 mod kstatus;
@@ -28,6 +29,10 @@ mod rules;
 mod status;
 mod time;
 
+pub use checks::{
+    CelError, CheckError, Checks, HealthCheckExprs, LuaError, LuaHealthScript, LuaLimits,
+    lua_scripts_from_argocd_cm, lua_scripts_from_legacy_customizations,
+};
 pub use status::{Basis, Health, KStatus, Status};
 
 use object::Object;
@@ -40,6 +45,12 @@ const HOOK_FINALIZER: &str = "argocd.argoproj.io/hook-finalizer";
 /// The health of one object.
 pub fn assess(object: &Value) -> Health {
     assess_object(&Object::new(object), true)
+}
+
+/// The health of one object with user checks (Flux CEL expressions, Argo CD Lua scripts)
+/// applied over the built-in rules; the same as [`Checks::assess`].
+pub fn assess_with(object: &Value, checks: &Checks) -> Health {
+    checks.assess(object)
 }
 
 /// The health of one object as its kind's rule alone judges it, without Argo CD's "Pending
