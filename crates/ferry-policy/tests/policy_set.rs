@@ -38,7 +38,9 @@ fn constraint(kind: &str, name: &str, spec: Value) -> Value {
 #[test]
 fn referential_constraints_see_the_other_rendered_objects() {
     let mut docs = library("uniqueingresshost/template.yaml");
-    docs.extend(library("uniqueingresshost/samples/unique-ingress-host/constraint.yaml"));
+    docs.extend(library(
+        "uniqueingresshost/samples/unique-ingress-host/constraint.yaml",
+    ));
     let set = PolicySet::from_objects(docs).expect("policies compile");
     let objects = vec![
         ingress("a", "web", "shop.example.com"),
@@ -71,15 +73,23 @@ fn referential_constraints_see_the_other_rendered_objects() {
 fn enforcement_actions_and_match_rules_select_what_is_reported() {
     let mut docs = library("disallowedtags/template.yaml");
     let params = json!({"tags": ["latest"], "exemptImages": []});
-    docs.push(constraint("K8sDisallowedTags", "warn-everywhere", json!({
+    docs.push(constraint(
+        "K8sDisallowedTags",
+        "warn-everywhere",
+        json!({
         "enforcementAction": "warn",
         "match": {"kinds": [{"apiGroups": [""], "kinds": ["Pod"]}]},
-        "parameters": params})));
-    docs.push(constraint("K8sDisallowedTags", "deny-in-prod", json!({
+        "parameters": params}),
+    ));
+    docs.push(constraint(
+        "K8sDisallowedTags",
+        "deny-in-prod",
+        json!({
         "match": {"kinds": [{"apiGroups": [""], "kinds": ["Pod"]}],
                   "namespaceSelector": {"matchLabels": {"env": "prod"}},
                   "excludedNamespaces": ["kube-*"]},
-        "parameters": params})));
+        "parameters": params}),
+    ));
     let set = PolicySet::from_objects(docs).expect("policies compile");
     let objects = vec![
         json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "shop", "labels": {"env": "prod"}}}),
@@ -100,16 +110,31 @@ fn enforcement_actions_and_match_rules_select_what_is_reported() {
     assert_eq!(
         seen,
         [
-            ("Pod/lab/try".into(), "warn-everywhere".into(), EnforcementAction::Warn),
-            ("Pod/shop/web".into(), "deny-in-prod".into(), EnforcementAction::Deny),
-            ("Pod/shop/web".into(), "warn-everywhere".into(), EnforcementAction::Warn),
+            (
+                "Pod/lab/try".into(),
+                "warn-everywhere".into(),
+                EnforcementAction::Warn
+            ),
+            (
+                "Pod/shop/web".into(),
+                "deny-in-prod".into(),
+                EnforcementAction::Deny
+            ),
+            (
+                "Pod/shop/web".into(),
+                "warn-everywhere".into(),
+                EnforcementAction::Warn
+            ),
         ]
     );
     // Only warnings: nothing blocks.
     let lab_only = set.evaluate(&reviews[3..4], &Inventory::from_objects(&objects));
     assert!(!lab_only.violations.is_empty() && !lab_only.denies());
     // A namespaceSelector with no Namespace object to read is an error, not a silent pass.
-    let orphan = set.evaluate(&[Review::create(pod("ghost", "x", "nginx"))], &Inventory::new());
+    let orphan = set.evaluate(
+        &[Review::create(pod("ghost", "x", "nginx"))],
+        &Inventory::new(),
+    );
     assert_eq!(orphan.errors.len(), 1, "{:?}", orphan.errors);
     assert!(orphan.errors[0].message.contains("\"ghost\""));
 }
@@ -118,7 +143,11 @@ fn enforcement_actions_and_match_rules_select_what_is_reported() {
 fn updates_carry_the_old_object_and_operation() {
     // The PSP templates skip UPDATE (their fields are immutable); CREATE is checked.
     let mut docs = library("privileged-containers/template.yaml");
-    docs.push(constraint("K8sPSPPrivilegedContainer", "no-privileged", json!({})));
+    docs.push(constraint(
+        "K8sPSPPrivilegedContainer",
+        "no-privileged",
+        json!({}),
+    ));
     let set = PolicySet::from_objects(docs).expect("policies compile");
     let mut privileged = pod("a", "p", "nginx");
     privileged["spec"]["containers"][0]["securityContext"] = json!({"privileged": true});
@@ -154,7 +183,11 @@ fn a_template_that_does_not_compile_is_named_with_the_position() {
                  "targets": [{"target": "admission.k8s.gatekeeper.sh", "code": [
                      {"engine": "K8sNativeValidation", "source": {"validations": [{"expression": "object.(("}]}}]}]}});
     let err = PolicySet::from_objects(vec![cel]).expect_err("broken CEL is refused");
-    assert!(err.to_string().contains("ConstraintTemplate k8sbadcel: CEL validation"), "{err}");
+    assert!(
+        err.to_string()
+            .contains("ConstraintTemplate k8sbadcel: CEL validation"),
+        "{err}"
+    );
 }
 
 #[test]

@@ -3,10 +3,13 @@
 
 use std::process::ExitCode;
 
+mod policy;
 mod version;
 
 #[derive(Debug, clap::Subcommand)]
 pub enum Command {
+    /// Check manifests against Gatekeeper policies (ConstraintTemplates and constraints).
+    Policy(policy::Args),
     /// Print the client version.
     Version(version::Args),
     // Add one variant per verb here, in alphabetical order.
@@ -14,6 +17,7 @@ pub enum Command {
 
 pub fn run(command: Command) -> anyhow::Result<ExitCode> {
     match command {
+        Command::Policy(args) => policy::run(args),
         Command::Version(args) => version::run(args),
     }
 }
