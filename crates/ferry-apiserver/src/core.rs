@@ -7,6 +7,7 @@ use std::sync::Arc;
 use serde_json::{Map, Value, json};
 
 use crate::{
+    merge,
     meta::{self, metadata_mut},
     patch::{self, PatchType},
     resources::{Registry, ResourceInfo},
@@ -94,6 +95,8 @@ pub struct ListResult {
 /// The shared API core.
 pub struct Core {
     pub registry: Registry,
+    /// Schemas for strategic merge patch and server-side apply (built-ins plus CRDs).
+    pub schemas: ferry_schema::Registry,
     pub store: Store,
     pub strategy: strategy::Strategy,
     /// The serving CA, published in every namespace's `kube-root-ca.crt`.
@@ -159,6 +162,7 @@ impl Core {
     pub fn new(registry: Registry, store: Store, strategy: strategy::Strategy) -> Self {
         Self {
             registry,
+            schemas: ferry_schema::Registry::builtin(),
             store,
             strategy,
             ca_pem: std::sync::OnceLock::new(),
@@ -341,8 +345,19 @@ impl Core {
         &self,
         info: &ResourceInfo,
         namespace: &str,
+        object: Value,
+        opts: &WriteOptions,
+    ) -> Result<WriteOutcome, ApiError> {
+        self.create_inner(info, namespace, object, opts, Managed::Update)
+    }
+
+    fn create_inner(
+        &self,
+        info: &ResourceInfo,
+        namespace: &str,
         mut object: Value,
         opts: &WriteOptions,
+        managed: Managed,
     ) -> Result<WriteOutcome, ApiError> {
         Self::check_type(info, &mut object)?;
         let meta = metadata_mut(&mut object);
@@ -413,6 +428,9 @@ impl Core {
         let mut warnings = Vec::new();
         self.strategy
             .admit(self, info, None, &mut object, opts, &mut warnings)?;
+        if managed == Managed::Update {
+            merge::record_update(self, info, None, &mut object, Part::Main, opts)?;
+        }
         Self::to_storage_version(info, &mut object);
         let key = Self::key(info, namespace, &name);
         if opts.dry_run {
@@ -472,7 +490,16 @@ impl Core {
             {
                 return Err(ApiError::conflict(&subject(info, name)));
             }
-            match self.replace(info, namespace, name, &current, object.clone(), part, opts) {
+            match self.replace(
+                info,
+                namespace,
+                name,
+                &current,
+                object.clone(),
+                part,
+                opts,
+                Managed::Update,
+            ) {
                 Err(ReplaceError::Raced) if wanted_rv.is_none() => continue,
                 Err(ReplaceError::Raced) => return Err(ApiError::conflict(&subject(info, name))),
                 Err(ReplaceError::Api(e)) => return Err(e),
@@ -498,8 +525,9 @@ impl Core {
             let current = match self.get(info, namespace, name) {
                 Ok(current) => current,
                 Err(_) if patch_type == PatchType::Apply && part == Part::Main => {
-                    let object = patch::apply_to_new(info, namespace, name, &patch_doc, opts)?;
-                    match self.create(info, namespace, object, opts) {
+                    let object =
+                        patch::apply_to_new(self, info, namespace, name, &patch_doc, opts)?;
+                    match self.create_inner(info, namespace, object, opts, Managed::Applied) {
                         Err(e) if e.reason == "AlreadyExists" => continue,
                         other => return other,
                     }
@@ -518,7 +546,14 @@ impl Core {
             }
             let mut patched = patched;
             Self::check_type(info, &mut patched)?;
-            match self.replace(info, namespace, name, &current, patched, part, opts) {
+            let managed = if patch_type == PatchType::Apply {
+                Managed::Applied
+            } else {
+                Managed::Update
+            };
+            match self.replace(
+                info, namespace, name, &current, patched, part, opts, managed,
+            ) {
                 Err(ReplaceError::Raced) => continue,
                 Err(ReplaceError::Api(e)) => return Err(e),
                 Ok(outcome) => return Ok(outcome),
@@ -539,6 +574,7 @@ impl Core {
         mut object: Value,
         part: Part,
         opts: &WriteOptions,
+        managed: Managed,
     ) -> Result<WriteOutcome, ReplaceError> {
         let old = &current.value;
         let old_meta = old.get("metadata").cloned().unwrap_or_else(|| json!({}));
@@ -638,6 +674,10 @@ impl Core {
         self.strategy
             .admit(self, info, Some(old), &mut object, opts, &mut warnings)
             .map_err(ReplaceError::Api)?;
+        if managed == Managed::Update {
+            merge::record_update(self, info, Some(old), &mut object, part, opts)
+                .map_err(ReplaceError::Api)?;
+        }
         if info.has_generation {
             let old_gen = old_meta
                 .get("generation")
@@ -864,6 +904,10 @@ impl Core {
             if !edit(&mut object) {
                 return Ok(Some(object));
             }
+            let opts = WriteOptions {
+                field_manager: Some("kube-controller-manager".into()),
+                ..Default::default()
+            };
             match self.replace(
                 info,
                 namespace,
@@ -871,7 +915,8 @@ impl Core {
                 &current,
                 object,
                 part,
-                &WriteOptions::default(),
+                &opts,
+                Managed::Update,
             ) {
                 Err(ReplaceError::Raced) => continue,
                 Err(ReplaceError::Api(e)) => return Err(e),
@@ -880,6 +925,15 @@ impl Core {
         }
         Err(ApiError::conflict(&subject(info, name)))
     }
+}
+
+/// Who records managed fields for a write.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Managed {
+    /// A create/update/patch: record an `Update` entry for the manager.
+    Update,
+    /// Server-side apply already computed them.
+    Applied,
 }
 
 enum ReplaceError {

@@ -1,84 +1,143 @@
-//! Schema-aware merges: strategic merge patch and server-side apply.
-//!
-//! These belong to ferry-schema (strategic merge keys from the OpenAPI extensions, field sets and
-//! managedFields ownership). Until its implementations land, this module applies the documented
-//! *interim* behaviour below, which is exact for maps and scalars and treats every list as atomic:
-//! - strategic merge patch = JSON merge patch after removing `$patch`/`$retainKeys`/
-//!   `$setElementOrder`/`$deleteFromPrimitiveList` directives;
-//! - server-side apply = create from the applied configuration, or merge it into the live object;
-//!   no managedFields, no conflicts, no removal of fields a manager stopped applying.
+//! Schema-aware merges, from ferry-schema: strategic merge patch (merge keys and directives from
+//! the OpenAPI extensions) and server-side apply with `metadata.managedFields` (field ownership,
+//! conflicts, force, removal of fields a manager stopped applying), plus the `Update` entries
+//! every other write records.
 
-use serde_json::Value;
+use std::sync::Arc;
+
+use ferry_schema::{TypeSchema, smp, ssa};
+use serde_json::{Value, json};
 
 use crate::{
     core::{Core, Part, WriteOptions},
+    meta,
     resources::ResourceInfo,
     status::ApiError,
 };
 
-fn strip_directives(value: &mut Value) {
-    match value {
-        Value::Object(map) => {
-            map.retain(|k, _| {
-                !k.starts_with("$setElementOrder/")
-                    && !k.starts_with("$deleteFromPrimitiveList/")
-                    && k != "$patch"
-                    && k != "$retainKeys"
-            });
-            map.values_mut().for_each(strip_directives);
-        }
-        Value::Array(items) => {
-            items.retain(|i| i.get("$patch").and_then(Value::as_str) != Some("delete"));
-            items.iter_mut().for_each(strip_directives);
-        }
-        _ => {}
-    }
+/// The schema of a resource's kind in its served version, if ferry-schema knows it.
+pub fn schema_for(core: &Core, info: &ResourceInfo) -> Option<Arc<TypeSchema>> {
+    core.schemas.lookup(&info.api_version(), &info.kind)
 }
 
-/// Strategic merge patch of a built-in object.
-pub fn strategic(_info: &ResourceInfo, live: &Value, patch: &Value) -> Result<Value, ApiError> {
-    let mut patch = patch.clone();
-    strip_directives(&mut patch);
-    let mut doc = live.clone();
-    json_patch::merge(&mut doc, &patch);
-    Ok(doc)
-}
-
-/// Server-side apply onto an existing object.
-pub fn apply(
-    _core: &Core,
-    _info: &ResourceInfo,
-    live: Option<&Value>,
-    patch: &Value,
-    part: Part,
-    _opts: &WriteOptions,
-) -> Result<Value, ApiError> {
-    let mut doc = live.cloned().unwrap_or_else(|| patch.clone());
+fn subresource(part: Part) -> Option<&'static str> {
     match part {
-        Part::Status => {
-            if let Some(status) = patch.get("status") {
-                let mut merged = doc.get("status").cloned().unwrap_or(Value::Null);
-                json_patch::merge(&mut merged, status);
-                doc["status"] = merged;
-            }
-        }
-        _ => {
-            let mut applied = patch.clone();
-            if let Some(meta) = applied.get_mut("metadata").and_then(Value::as_object_mut) {
-                meta.remove("resourceVersion");
-                meta.remove("managedFields");
-            }
-            json_patch::merge(&mut doc, &applied);
-        }
+        Part::Main => None,
+        Part::Status => Some("status"),
+        Part::Finalize => Some("finalize"),
     }
+}
+
+/// The manager name of a write: the request's `fieldManager`, else the user agent's product
+/// name, else `unknown`, as the real server records it.
+fn manager(opts: &WriteOptions) -> &str {
+    opts.field_manager
+        .as_deref()
+        .filter(|m| !m.is_empty())
+        .unwrap_or("unknown")
+}
+
+fn ssa_error(info: &ResourceInfo, name: &str, err: ssa::SsaError) -> ApiError {
+    match err {
+        ssa::SsaError::Conflicts(conflicts) => {
+            let causes: Vec<Value> = conflicts
+                .conflicts
+                .iter()
+                .map(|c| json!({"reason": "FieldManagerConflict", "message": format!("conflict with {}", c.manager), "field": c.field}))
+                .collect();
+            let mut details = serde_json::Map::new();
+            details.insert("causes".into(), Value::Array(causes));
+            ApiError {
+                code: 409,
+                reason: "Conflict",
+                message: conflicts.to_string(),
+                details: Some(details),
+            }
+        }
+        ssa::SsaError::NotAnObject => ApiError::bad_request("the apply patch must be an object"),
+        ssa::SsaError::ManagedFields(why) => ApiError::invalid_field(
+            &info.kind,
+            &info.group,
+            name,
+            "metadata.managedFields",
+            "FieldValueInvalid",
+            format!("Invalid value: {why}"),
+        ),
+    }
+}
+
+/// Strategic merge patch of a built-in object, as `kubectl patch --type strategic` expects.
+pub fn strategic(
+    core: &Core,
+    info: &ResourceInfo,
+    live: &Value,
+    patch: &Value,
+) -> Result<Value, ApiError> {
+    let schema = schema_for(core, info);
+    let mut doc = live.clone();
+    smp::strategic_merge(
+        &mut doc,
+        patch,
+        schema.as_ref().map(|s| s.root()),
+        smp::Flavor::Apimachinery,
+    )
+    .map_err(|e| ApiError::bad_request(e.to_string()))?;
     Ok(doc)
 }
 
-/// Records the applier of an object that apply is about to create.
-pub fn record_new_apply(
-    _info: &ResourceInfo,
-    _object: &mut Value,
-    _opts: &WriteOptions,
+/// Server-side apply onto `live` (or onto nothing, creating), returning the merged object with
+/// its managed fields.
+pub fn apply(
+    core: &Core,
+    info: &ResourceInfo,
+    live: Option<&Value>,
+    applied: &Value,
+    part: Part,
+    opts: &WriteOptions,
+) -> Result<Value, ApiError> {
+    let schema = schema_for(core, info);
+    let now = meta::now();
+    let api_version = info.api_version();
+    let req = ssa::Request {
+        manager: manager(opts),
+        subresource: subresource(part),
+        api_version: &api_version,
+        now: &now,
+        status_subresource: info.status_subresource,
+    };
+    let name = live
+        .map(|l| meta::meta_str(l, "name"))
+        .unwrap_or_else(|| meta::meta_str(applied, "name"));
+    ssa::apply(
+        live,
+        applied,
+        &req,
+        opts.force,
+        schema.as_ref().map(|s| s.root()),
+    )
+    .map_err(|e| ssa_error(info, name, e))
+}
+
+/// Records a non-apply write (`Update` operation) in `new`'s managed fields.
+pub fn record_update(
+    core: &Core,
+    info: &ResourceInfo,
+    old: Option<&Value>,
+    new: &mut Value,
+    part: Part,
+    opts: &WriteOptions,
 ) -> Result<(), ApiError> {
-    Ok(())
+    let schema = schema_for(core, info);
+    let now = meta::now();
+    let api_version = info.api_version();
+    let req = ssa::Request {
+        manager: manager(opts),
+        subresource: subresource(part),
+        api_version: &api_version,
+        now: &now,
+        status_subresource: info.status_subresource,
+    };
+    let name = meta::meta_str(new, "name").to_owned();
+    ssa::record_update(old, new, &req, schema.as_ref().map(|s| s.root()))
+        .map_err(|e| ssa_error(info, &name, e))
 }

@@ -102,7 +102,7 @@ pub fn apply(
             json_patch::merge(&mut doc, patch);
             Ok(doc)
         }
-        PatchType::Strategic => merge::strategic(info, live, patch),
+        PatchType::Strategic => merge::strategic(core, info, live, patch),
         PatchType::Apply => {
             check_apply_body(info, crate::meta::meta_str(live, "name"), patch, opts)?;
             merge::apply(core, info, Some(live), patch, part, opts)
@@ -110,8 +110,9 @@ pub fn apply(
     }
 }
 
-/// The object a server-side apply creates when nothing exists yet.
+/// The object a server-side apply creates when nothing exists yet, with its managed fields.
 pub fn apply_to_new(
+    core: &Core,
     info: &ResourceInfo,
     namespace: &str,
     name: &str,
@@ -119,14 +120,13 @@ pub fn apply_to_new(
     opts: &WriteOptions,
 ) -> Result<Value, ApiError> {
     check_apply_body(info, name, patch, opts)?;
-    let mut object = patch.clone();
-    let meta = crate::meta::metadata_mut(&mut object);
+    let mut applied = patch.clone();
+    let meta = crate::meta::metadata_mut(&mut applied);
     meta.insert("name".into(), Value::String(name.to_owned()));
     if info.namespaced {
         meta.insert("namespace".into(), Value::String(namespace.to_owned()));
     }
-    merge::record_new_apply(info, &mut object, opts)?;
-    Ok(object)
+    merge::apply(core, info, None, &applied, Part::Main, opts)
 }
 
 fn check_apply_body(

@@ -510,3 +510,90 @@ async fn finalizers_namespaces_and_garbage_collection() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn server_side_apply_tracks_owners_and_conflicts() {
+    let server = TestApiServer::start().await;
+    let client = server.client().await;
+    let deploys: Api<Deployment> = Api::namespaced(client, "default");
+    let manifest = |replicas: i64, image: &str| {
+        json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web"},
+            "spec": {"replicas": replicas, "selector": {"matchLabels": {"app": "web"}},
+                "template": {"metadata": {"labels": {"app": "web"}}, "spec": {"containers": [{"name": "c", "image": image}]}}}})
+    };
+    let first = deploys
+        .patch(
+            "web",
+            &PatchParams::apply("alice"),
+            &Patch::Apply(manifest(2, "nginx:1")),
+        )
+        .await
+        .unwrap();
+    let managers: Vec<_> = first
+        .metadata
+        .managed_fields
+        .unwrap()
+        .into_iter()
+        .map(|m| (m.manager.unwrap(), m.operation.unwrap()))
+        .collect();
+    assert_eq!(managers, [("alice".to_owned(), "Apply".to_owned())]);
+
+    // Another manager changing alice's field conflicts, naming her and the field.
+    let err = deploys
+        .patch(
+            "web",
+            &PatchParams::apply("bob"),
+            &Patch::Apply(manifest(3, "nginx:1")),
+        )
+        .await
+        .unwrap_err();
+    let kube::Error::Api(status) = err else {
+        panic!()
+    };
+    assert_eq!((status.code, status.reason.as_str()), (409, "Conflict"));
+    assert!(
+        status.message.contains("conflict with \"alice\""),
+        "{}",
+        status.message
+    );
+    assert!(
+        status.message.contains(".spec.replicas"),
+        "{}",
+        status.message
+    );
+    // With force, bob takes the field over.
+    let forced = deploys
+        .patch(
+            "web",
+            &PatchParams::apply("bob").force(),
+            &Patch::Apply(manifest(3, "nginx:1")),
+        )
+        .await
+        .unwrap();
+    assert_eq!(forced.spec.unwrap().replicas, Some(3));
+
+    // Strategic merge keeps other containers (merge key: name).
+    let patched = deploys
+        .patch("web", &PatchParams::default(), &Patch::Strategic(json!({"spec": {"template": {"spec": {"containers": [{"name": "sidecar", "image": "busybox"}]}}}})))
+        .await
+        .unwrap();
+    let names: Vec<String> = patched
+        .spec
+        .unwrap()
+        .template
+        .spec
+        .unwrap()
+        .containers
+        .into_iter()
+        .map(|c| c.name)
+        .collect();
+    assert_eq!(names.len(), 2, "{names:?}");
+    let managers: Vec<String> = patched
+        .metadata
+        .managed_fields
+        .unwrap()
+        .into_iter()
+        .filter_map(|m| m.manager)
+        .collect();
+    assert!(managers.len() >= 3, "{managers:?}");
+}

@@ -26,7 +26,10 @@ pub fn on_event(core: &Core, event: &Event) {
         return;
     }
     match event.kind {
-        EventType::Deleted => core.registry.remove_crd(&event.key.name),
+        EventType::Deleted => {
+            core.registry.remove_crd(&event.key.name);
+            core.schemas.remove_crd(&event.key.name);
+        }
         _ => reconcile(core, &event.object.value),
     }
 }
@@ -95,6 +98,9 @@ fn reconcile(core: &Core, crd: &Value) {
         .unwrap_or_default();
     let conflict = core.registry.conflicts_with(&name, group, plural, kind);
     if !conflict {
+        if let Err(e) = core.schemas.add_crd(crd) {
+            tracing::warn!(error = %e, crd = name, "crd schema not usable for apply and patch");
+        }
         core.registry.set_crd(&name, resources);
     }
     let storage = crd
