@@ -20,9 +20,9 @@
 //! # Ok(()) }
 //! ```
 //!
-//! Which engine runs a template that carries both Rego and CEL is chosen like Gatekeeper does
-//! with K8s-native validation enabled (its default since v3.16): CEL first, Rego otherwise.
-//! [`EnginePreference::Rego`] picks Rego instead.
+//! A template that carries both Rego and CEL runs on Rego by default (same verdicts on the
+//! whole library suite, about twice as fast); [`EnginePreference::Cel`] picks CEL first, as
+//! Gatekeeper does with K8s-native validation enabled.
 
 mod cel;
 mod constraint;

@@ -19,11 +19,16 @@ use crate::violation::Violation;
 
 /// Which engine runs a template that has both Rego and CEL code.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+///
+/// ferry defaults to Rego: both engines give the same verdicts on every case of the
+/// Gatekeeper library's suites, and Rego evaluates about 2x faster here (cel 0.13 deep-copies
+/// values at each function call). [`EnginePreference::Cel`] is Gatekeeper's own choice when
+/// K8s-native validation is on.
 pub enum EnginePreference {
     /// CEL (`K8sNativeValidation`) first, as Gatekeeper does with K8s-native validation on.
-    #[default]
     Cel,
-    /// Rego first.
+    /// Rego first (ferry's default).
+    #[default]
     Rego,
 }
 
@@ -223,6 +228,11 @@ impl PolicySet {
             .collect();
         let context = Context {
             set: self,
+            parameters: self
+                .constraints
+                .iter()
+                .map(|c| rego::to_value(c.parameters.clone()))
+                .collect(),
             bound: &bound,
             bind_errors: &bind_errors,
             namespaces: &namespaces,
@@ -266,6 +276,8 @@ impl PolicySet {
 /// What every worker shares during one evaluation.
 struct Context<'a> {
     set: &'a PolicySet,
+    /// `input.parameters` of each constraint, converted once.
+    parameters: Vec<regorus::Value>,
     bound: &'a [Option<CompiledPolicy>],
     bind_errors: &'a HashMap<usize, String>,
     namespaces: &'a HashMap<&'a str, &'a Value>,
@@ -283,6 +295,7 @@ impl Context<'_> {
     fn run(&self, reviews: &[Review], out: &mut Outcome) {
         let cel_context = cel::base_context();
         for review in reviews {
+            let mut rego_review: Option<regorus::Value> = None;
             for (index, constraint) in self.set.constraints.iter().enumerate() {
                 let error = |message: String| EvaluationError {
                     object: review.object_ref(),
@@ -345,11 +358,9 @@ impl Context<'_> {
                             out.errors.push(error(message));
                             continue;
                         };
-                        let input = json!({
-                            "review": review.to_request(),
-                            "parameters": constraint.parameters,
-                        });
-                        match rego::evaluate(policy, input) {
+                        let review_value =
+                            rego_review.get_or_insert_with(|| rego::to_value(review.to_request()));
+                        match rego::evaluate(policy, review_value, &self.parameters[index]) {
                             Ok(found) => out
                                 .violations
                                 .extend(found.into_iter().map(|v| violation(v.message, v.details))),

@@ -141,14 +141,23 @@ pub(crate) struct RegoViolation {
     pub(crate) details: Value,
 }
 
-/// Evaluates `violation` for one review. `input` is `{"review": ..., "parameters": ...}`.
+/// Converts a JSON document for use as (part of) `input`.
+pub(crate) fn to_value(document: Value) -> RegoValue {
+    RegoValue::from(document)
+}
+
+/// Evaluates `violation` for one review; `review` and `parameters` are already converted
+/// (each review is converted once, whatever the number of constraints it meets).
 pub(crate) fn evaluate(
     policy: &CompiledPolicy,
-    input: Value,
+    review: &RegoValue,
+    parameters: &RegoValue,
 ) -> Result<Vec<RegoViolation>, String> {
-    let result = policy
-        .eval_with_input(RegoValue::from(input))
-        .map_err(|e| e.to_string())?;
+    let mut input = RegoValue::new_object();
+    let fields = input.as_object_mut().map_err(|e| e.to_string())?;
+    fields.insert(RegoValue::from("review"), review.clone());
+    fields.insert(RegoValue::from("parameters"), parameters.clone());
+    let result = policy.eval_with_input(input).map_err(|e| e.to_string())?;
     if result == RegoValue::Undefined {
         return Ok(Vec::new());
     }

@@ -33,8 +33,9 @@ enum Output {
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
 enum EngineChoice {
-    /// K8sNativeValidation first, as Gatekeeper does by default.
+    /// K8sNativeValidation first, as Gatekeeper does when K8s-native validation is on.
     Cel,
+    /// Rego first: same verdicts on the Gatekeeper library, about twice as fast.
     Rego,
 }
 
@@ -53,7 +54,7 @@ struct CheckArgs {
     #[arg(short, long, value_enum, default_value = "text")]
     output: Output,
     /// Engine for templates that carry both Rego and CEL.
-    #[arg(long, value_enum, default_value = "cel")]
+    #[arg(long, value_enum, default_value = "rego")]
     engine: EngineChoice,
 }
 
