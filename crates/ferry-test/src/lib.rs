@@ -2,3 +2,4 @@
 //! fixtures. Dev-only.
 
 pub mod apiserver;
+pub mod git;

@@ -1,0 +1,240 @@
+//! The proof: a repository of 10,000 files and 1,000 commits served by `git daemon` on
+//! loopback. Measured in the same run, against the git CLI doing the same job:
+//! - first fetch + artifact: ferry vs `git clone --depth 1` + `tar czf` (without .git);
+//! - one-file change picked up: ferry vs `git fetch --depth 1` + `git checkout` + `tar czf`.
+//!
+//! Goal: the one-file change in <= 200 ms and no slower than git + tar.
+//! Run: `cargo bench -p ferry-source --bench git_fetch`.
+#![allow(clippy::print_stdout)]
+
+use std::io::Write;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use ferry_source::{
+    ArtifactStore, Credentials, GitCache, GitReference, GitSpec, ObjectKey, reconcile_git_blocking,
+};
+use ferry_test::git::GitDaemon;
+
+const FILES: usize = 10_000;
+const COMMITS: usize = 1_000;
+const CHANGES: usize = 7;
+
+fn file_path(i: usize) -> String {
+    format!(
+        "apps/team{:02}/svc{:03}/config-{i:05}.yaml",
+        i % 25,
+        (i / 25) % 400
+    )
+}
+
+fn file_content(i: usize, version: usize) -> String {
+    format!(
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: config-{i:05}\n  namespace: team{:02}\ndata:\n  version: \"{version}\"\n  owner: team{:02}\n",
+        i % 25,
+        i % 25
+    )
+}
+
+/// Writes commits with `git fast-import` (10,000 files in the first, one file changed in each
+/// following one).
+fn fast_import(bare: &Path, first_commit: usize, commits: usize, parent: bool) {
+    let mut child = Command::new("git")
+        .args(["fast-import", "--quiet"])
+        .current_dir(bare)
+        .stdin(Stdio::piped())
+        .spawn()
+        .expect("git fast-import");
+    let mut stream = std::io::BufWriter::new(child.stdin.take().expect("stdin"));
+    for n in first_commit..first_commit + commits {
+        let msg = format!("commit {n}");
+        writeln!(stream, "commit refs/heads/master").expect("write");
+        writeln!(
+            stream,
+            "committer Bench <bench@ferry.invalid> {} +0000",
+            1_700_000_000 + n
+        )
+        .expect("write");
+        writeln!(stream, "data {}\n{msg}", msg.len()).expect("write");
+        if n == 0 {
+            for i in 0..FILES {
+                let content = file_content(i, 0);
+                writeln!(
+                    stream,
+                    "M 100644 inline {}\ndata {}\n{content}",
+                    file_path(i),
+                    content.len()
+                )
+                .expect("write");
+            }
+        } else {
+            if n == first_commit && parent {
+                writeln!(stream, "from refs/heads/master^0").expect("write");
+            }
+            let i = (n * 7919) % FILES;
+            let content = file_content(i, n);
+            writeln!(
+                stream,
+                "M 100644 inline {}\ndata {}\n{content}",
+                file_path(i),
+                content.len()
+            )
+            .expect("write");
+        }
+        writeln!(stream).expect("write");
+    }
+    drop(stream);
+    assert!(
+        child.wait().expect("fast-import").success(),
+        "fast-import failed"
+    );
+}
+
+fn git(dir: &Path, args: &[&str]) {
+    let status = Command::new("git")
+        .args(args)
+        .current_dir(dir)
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .expect("git");
+    assert!(status.success(), "git {args:?} failed");
+}
+
+fn tar_czf(dir: &Path, out: &Path) {
+    let status = Command::new("tar")
+        .arg("--exclude=.git")
+        .arg("-czf")
+        .arg(out)
+        .arg("-C")
+        .arg(dir)
+        .arg(".")
+        .status()
+        .expect("tar");
+    assert!(status.success(), "tar failed");
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+fn median(mut v: Vec<Duration>) -> Duration {
+    v.sort();
+    v[v.len() / 2]
+}
+
+fn main() {
+    let rt = tokio::runtime::Runtime::new().expect("tokio runtime");
+    let dir = tempfile::tempdir().expect("temp dir");
+    let bare = dir.path().join("bench.git");
+    git(
+        dir.path(),
+        &["init", "-q", "--bare", "-b", "master", "bench.git"],
+    );
+    let t = Instant::now();
+    fast_import(&bare, 0, COMMITS, false);
+    git(&bare, &["repack", "-adq"]);
+    println!(
+        "repository: {FILES} files, {COMMITS} commits (built in {:.0} ms)",
+        ms(t.elapsed())
+    );
+    let daemon = rt.block_on(GitDaemon::start(&bare)).expect("git daemon");
+    let url = daemon.url();
+
+    // ferry: first fetch + artifact.
+    let store = ArtifactStore::new(dir.path().join("store"), "http://127.0.0.1:9090");
+    let cache = GitCache::new(dir.path().join("cache"));
+    let mut spec = GitSpec::new(ObjectKey::git_repository("bench", "repo"), &url);
+    spec.reference = GitReference::branch("master");
+    let creds = Credentials::none();
+    let t = Instant::now();
+    let first = reconcile_git_blocking(&spec, &creds, &store, &cache).expect("ferry first fetch");
+    let ferry_first = t.elapsed();
+
+    // git: shallow clone + tar.
+    let clone = dir.path().join("clone");
+    let peer_tar = dir.path().join("peer.tar.gz");
+    let t = Instant::now();
+    git(
+        dir.path(),
+        &[
+            "clone", "-q", "--depth", "1", "--branch", "master", &url, "clone",
+        ],
+    );
+    tar_czf(&clone, &peer_tar);
+    let git_first = t.elapsed();
+
+    let no_change = {
+        let t = Instant::now();
+        let out = reconcile_git_blocking(&spec, &creds, &store, &cache).expect("ferry no-change");
+        assert!(!out.changed);
+        t.elapsed()
+    };
+
+    // One-file changes, alternating who goes first to share any cache warmth fairly.
+    let (mut ferry_change, mut git_change) = (Vec::new(), Vec::new());
+    let mut last = first.artifact.clone();
+    for k in 0..CHANGES {
+        fast_import(&bare, COMMITS + k, 1, true);
+        let run_ferry = |last: &mut ferry_source::Artifact| {
+            let t = Instant::now();
+            let out = reconcile_git_blocking(&spec, &creds, &store, &cache).expect("ferry change");
+            let d = t.elapsed();
+            assert!(
+                out.changed && out.artifact.revision != last.revision,
+                "a new revision was packed"
+            );
+            assert!(
+                out.fetch.received_objects <= 10,
+                "incremental: {:?}",
+                out.fetch
+            );
+            *last = out.artifact;
+            d
+        };
+        let run_git = || {
+            let t = Instant::now();
+            git(&clone, &["fetch", "-q", "--depth", "1", "origin", "master"]);
+            git(&clone, &["checkout", "-q", "FETCH_HEAD"]);
+            tar_czf(&clone, &peer_tar);
+            t.elapsed()
+        };
+        if k % 2 == 0 {
+            ferry_change.push(run_ferry(&mut last));
+            git_change.push(run_git());
+        } else {
+            git_change.push(run_git());
+            ferry_change.push(run_ferry(&mut last));
+        }
+    }
+    let (ferry_change, git_change) = (median(ferry_change), median(git_change));
+    let peer_size = std::fs::metadata(&peer_tar).map(|m| m.len()).unwrap_or(0);
+
+    println!(
+        "first fetch + artifact : ferry {:>7.1} ms | git clone --depth 1 + tar czf {:>7.1} ms | ratio {:.2}",
+        ms(ferry_first),
+        ms(git_first),
+        ms(ferry_first) / ms(git_first)
+    );
+    println!(
+        "one-file change (median of {CHANGES}): ferry {:>7.1} ms | git fetch + checkout + tar czf {:>7.1} ms | ratio {:.2} | goal <= 200 ms: {}",
+        ms(ferry_change),
+        ms(git_change),
+        ms(ferry_change) / ms(git_change),
+        if ms(ferry_change) <= 200.0 && ferry_change <= git_change {
+            "met"
+        } else {
+            "NOT met"
+        }
+    );
+    println!(
+        "no change              : ferry {:>7.1} ms (ls-remote, artifact reused)",
+        ms(no_change)
+    );
+    println!(
+        "artifact size          : ferry {} bytes | tar czf {} bytes",
+        last.size, peer_size
+    );
+}
