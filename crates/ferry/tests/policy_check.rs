@@ -33,7 +33,8 @@ fn setup(name: &str) -> Scratch {
         ),
         ("disallowedtags/template.yaml", "tags-template.yaml"),
     ] {
-        std::fs::copy(library(from), root.join("policies").join(to)).expect("scratch dir is writable");
+        std::fs::copy(library(from), root.join("policies").join(to))
+            .expect("scratch dir is writable");
     }
     std::fs::write(
         root.join("policies/tags-constraint.yaml"),
@@ -121,5 +122,42 @@ fn a_policy_error_names_the_template() {
             "constraint K8sMissing/orphan: no ConstraintTemplate defines kind K8sMissing"
         ),
         "{stderr}"
+    );
+}
+
+#[test]
+fn a_kustomize_overlay_is_built_before_the_check() {
+    let scratch = setup("overlay");
+    let root = &scratch.0;
+    let apps = root.join("repo/apps");
+    std::fs::write(
+        apps.join("copy.yaml"),
+        "apiVersion: networking.k8s.io/v1\nkind: Ingress\nmetadata:\n  name: copy\nspec:\n  rules:\n  - host: shop.example.com\n",
+    )
+    .expect("scratch dir is writable");
+    std::fs::write(
+        apps.join("kustomization.yaml"),
+        "resources:\n- web.yaml\n- copy.yaml\nnamespace: team\n",
+    )
+    .expect("scratch dir is writable");
+    let out = Command::new(env!("CARGO_BIN_EXE_ferry"))
+        .args(["policy", "check"])
+        .arg(&apps)
+        .arg("--policies")
+        .arg(root.join("policies"))
+        .output()
+        .expect("the ferry binary runs");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    // kustomize moved both Ingresses to namespace team; they conflict with each other.
+    assert!(
+        text.contains(
+            "kustomization.yaml DENY Ingress/team/copy K8sUniqueIngressHost/unique-ingress-host"
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains("kustomization.yaml DENY Ingress/team/web "),
+        "{text}"
     );
 }

@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use anyhow::{Context, bail};
+use anyhow::Context;
 use ferry_policy::load::{self, Document};
 use ferry_policy::report::{self, Format};
 use ferry_policy::{EnginePreference, Inventory, PolicySet, Review};
@@ -41,7 +41,7 @@ enum EngineChoice {
 
 #[derive(Debug, clap::Args)]
 struct CheckArgs {
-    /// Directory of plain YAML manifests (read recursively).
+    /// Directory of manifests: a kustomize overlay (built) or plain YAML (read recursively).
     #[arg(default_value = ".")]
     dir: PathBuf,
     /// Directory (or file) holding ConstraintTemplates and constraints.
@@ -73,6 +73,30 @@ fn read(path: &Path) -> anyhow::Result<Vec<Document>> {
     documents.with_context(|| format!("reading {}", path.display()))
 }
 
+/// The manifests of DIR: `kustomize build` output when DIR holds a kustomization (objects are
+/// then located at the kustomization file), else every YAML document found under DIR.
+fn render(dir: &Path) -> anyhow::Result<Vec<Document>> {
+    let Some(kustomization) = kustomization_file(dir) else {
+        return read(dir);
+    };
+    let objects = ferry_kustomize::build(dir, &ferry_kustomize::BuildOptions::default())
+        .with_context(|| format!("kustomize build {}", dir.display()))?;
+    let shown = kustomization
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    Ok(objects
+        .into_iter()
+        .map(|value| Document {
+            value,
+            source: ferry_policy::SourceLocation {
+                file: shown.clone(),
+                line: None,
+            },
+        })
+        .collect())
+}
+
 /// A kustomization file makes a directory a kustomize overlay.
 fn kustomization_file(dir: &Path) -> Option<PathBuf> {
     ["kustomization.yaml", "kustomization.yml", "Kustomization"]
@@ -91,14 +115,6 @@ fn is_policy_or_config(value: &serde_json::Value) -> bool {
 }
 
 fn check(args: CheckArgs) -> anyhow::Result<ExitCode> {
-    if let Some(file) = kustomization_file(&args.dir) {
-        bail!(
-            "{} is a kustomize overlay: rendering overlays in `ferry policy check` waits for \
-             ferry-kustomize's build API; point DIR at plain manifests (e.g. `kubectl kustomize` \
-             output written to a directory) for now",
-            file.display()
-        );
-    }
     let policies: Vec<serde_json::Value> =
         read(&args.policies)?.into_iter().map(|d| d.value).collect();
     let set = PolicySet::from_objects(policies)
@@ -108,7 +124,7 @@ fn check(args: CheckArgs) -> anyhow::Result<ExitCode> {
             EngineChoice::Rego => EnginePreference::Rego,
         });
 
-    let documents: Vec<Document> = read(&args.dir)?
+    let documents: Vec<Document> = render(&args.dir)?
         .into_iter()
         .filter(|d| !is_policy_or_config(&d.value))
         .collect();
