@@ -296,7 +296,8 @@ async fn bad_input_yields_specific_reasons_without_credentials() {
 
     let mut limited = spec("bad-fetch", &server.url(), GitReference::default());
     limited.limits.max_fetch_bytes = 10;
-    let err = env
+    // A fresh cache: the first one already holds these objects and would fetch nothing.
+    let err = Env::new()
         .run(&limited, &creds)
         .await
         .expect_err("fetch over the limit");

@@ -474,8 +474,9 @@ impl GitDaemon {
     }
 
     async fn spawn(&mut self) -> io::Result<()> {
-        let mut child = Command::new("git")
-            .arg("daemon")
+        // The dashed binary itself: `git daemon` would fork it, and killing the wrapper would
+        // leave the real daemon listening.
+        let mut child = Command::new(git_exec_path().await?.join("git-daemon"))
             .arg("--reuseaddr")
             .arg("--listen=127.0.0.1")
             .arg(format!("--port={}", self.port))

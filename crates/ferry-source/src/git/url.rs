@@ -24,7 +24,7 @@ impl Transport {
 /// A parsed repository URL.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RepoUrl {
-    /// What libgit2 is given: scp-like `user@host:path` is rewritten to `ssh://`.
+    /// What libgit2 is given.
     pub url: String,
     pub transport: Transport,
     pub host: String,
@@ -46,17 +46,20 @@ impl RepoUrl {
         if raw.chars().any(|c| c.is_control() || c.is_whitespace()) {
             return Err(invalid("contains whitespace or control characters"));
         }
-        let url = if raw.contains("://") {
-            raw.to_string()
-        } else {
-            // scp-like: [user@]host:path
-            let no_scheme = || invalid("no scheme (expected https://, ssh://, git:// or file://)");
-            let (authority, path) = raw.split_once(':').ok_or_else(no_scheme)?;
-            if authority.is_empty() || authority.contains('/') || path.is_empty() {
-                return Err(no_scheme());
-            }
-            format!("ssh://{authority}/{}", path.trim_start_matches('/'))
-        };
+        if !raw.contains("://") {
+            // Flux's CRD requires a scheme; scp-like `user@host:path` is spelled out as ssh://.
+            let hint = match raw.split_once(':') {
+                Some((authority, path)) if !authority.is_empty() && !authority.contains('/') => {
+                    format!(
+                        "no scheme: for ssh write 'ssh://{authority}/{}'",
+                        path.trim_start_matches('/')
+                    )
+                }
+                _ => "no scheme (expected https://, ssh://, git:// or file://)".to_string(),
+            };
+            return Err(invalid(&hint));
+        }
+        let url = raw.to_string();
         let (scheme, rest) = url.split_once("://").expect("url has a scheme separator");
         let scheme = scheme.to_ascii_lowercase();
         let rest = rest.to_string();
@@ -148,9 +151,13 @@ mod tests {
             (Transport::Ssh, "127.0.0.1", Some(2222))
         );
         assert_eq!(u.user.as_deref(), Some("git"));
-        let u = RepoUrl::parse("git@github.com:org/repo.git").expect("scp-like");
-        assert_eq!(u.url, "ssh://git@github.com/org/repo.git");
-        assert_eq!(u.host, "github.com");
+        let err =
+            RepoUrl::parse("git@github.com:org/repo.git").expect_err("scp-like refused as in Flux");
+        assert!(
+            err.to_string()
+                .contains("ssh://git@github.com/org/repo.git"),
+            "{err}"
+        );
         let u = RepoUrl::parse("https://example.com/r.git").expect("valid");
         assert_eq!((u.transport, u.port), (Transport::Https, None));
         assert_eq!(
