@@ -1,0 +1,345 @@
+//! Parse tree of a Go template (`text/template/parse/node.go`). Positions are byte offsets into
+//! the template text; `Display` reproduces Go's `String()` forms, which appear in error messages
+//! (`executing "x" at <.Values.a.b>`).
+
+use std::fmt::{self, Display, Write};
+use std::rc::Rc;
+
+pub type Pos = usize;
+
+#[derive(Debug)]
+pub struct ListNode {
+    pub pos: Pos,
+    pub nodes: Vec<Node>,
+}
+
+#[derive(Debug)]
+pub enum Node {
+    Text {
+        pos: Pos,
+        text: Rc<str>,
+    },
+    Action {
+        pos: Pos,
+        pipe: PipeNode,
+    },
+    Comment {
+        pos: Pos,
+        text: String,
+    },
+    If(Branch),
+    Range(Branch),
+    With(Branch),
+    Template {
+        pos: Pos,
+        name: String,
+        pipe: Option<PipeNode>,
+    },
+    Break {
+        pos: Pos,
+    },
+    Continue {
+        pos: Pos,
+    },
+}
+
+#[derive(Debug)]
+pub struct Branch {
+    pub pos: Pos,
+    pub pipe: PipeNode,
+    pub list: ListNode,
+    pub else_list: Option<ListNode>,
+}
+
+#[derive(Debug)]
+pub struct PipeNode {
+    pub pos: Pos,
+    pub is_assign: bool,
+    pub decl: Vec<VariableNode>,
+    pub cmds: Vec<CommandNode>,
+}
+
+#[derive(Debug)]
+pub struct VariableNode {
+    pub pos: Pos,
+    /// `$x.a.b` → ["$x", "a", "b"]
+    pub idents: Vec<String>,
+}
+
+#[derive(Debug)]
+pub struct CommandNode {
+    pub pos: Pos,
+    pub args: Vec<Arg>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Number {
+    pub text: String,
+    pub is_int: bool,
+    pub int64: i64,
+    pub is_uint: bool,
+    pub uint64: u64,
+    pub is_float: bool,
+    pub float64: f64,
+    pub is_complex: bool,
+}
+
+/// An operand of a command.
+#[derive(Debug)]
+pub enum Arg {
+    Identifier {
+        pos: Pos,
+        name: String,
+    },
+    Dot {
+        pos: Pos,
+    },
+    Nil {
+        pos: Pos,
+    },
+    Bool {
+        pos: Pos,
+        val: bool,
+    },
+    Number {
+        pos: Pos,
+        num: Number,
+    },
+    String {
+        pos: Pos,
+        quoted: String,
+        text: Rc<str>,
+    },
+    Field {
+        pos: Pos,
+        idents: Vec<String>,
+    },
+    Variable(VariableNode),
+    Chain {
+        pos: Pos,
+        node: Box<Arg>,
+        fields: Vec<String>,
+    },
+    Pipe(Box<PipeNode>),
+}
+
+impl Arg {
+    pub fn pos(&self) -> Pos {
+        match self {
+            Arg::Identifier { pos, .. }
+            | Arg::Dot { pos }
+            | Arg::Nil { pos }
+            | Arg::Bool { pos, .. }
+            | Arg::Number { pos, .. }
+            | Arg::String { pos, .. }
+            | Arg::Field { pos, .. }
+            | Arg::Chain { pos, .. } => *pos,
+            Arg::Variable(v) => v.pos,
+            Arg::Pipe(p) => p.pos,
+        }
+    }
+}
+
+impl Node {
+    pub fn pos(&self) -> Pos {
+        match self {
+            Node::Text { pos, .. }
+            | Node::Action { pos, .. }
+            | Node::Comment { pos, .. }
+            | Node::Template { pos, .. }
+            | Node::Break { pos }
+            | Node::Continue { pos } => *pos,
+            Node::If(b) | Node::Range(b) | Node::With(b) => b.pos,
+        }
+    }
+}
+
+/// A reference to any node, for error context (`ErrorContext`).
+#[derive(Clone, Copy)]
+pub enum NodeRef<'a> {
+    Node(&'a Node),
+    List(&'a ListNode),
+    Pipe(&'a PipeNode),
+    Command(&'a CommandNode),
+    Arg(&'a Arg),
+    Variable(&'a VariableNode),
+}
+
+impl NodeRef<'_> {
+    pub fn pos(&self) -> Pos {
+        match self {
+            NodeRef::Node(n) => n.pos(),
+            NodeRef::List(l) => l.pos,
+            NodeRef::Pipe(p) => p.pos,
+            NodeRef::Command(c) => c.pos,
+            NodeRef::Arg(a) => a.pos(),
+            NodeRef::Variable(v) => v.pos,
+        }
+    }
+}
+
+impl Display for NodeRef<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            NodeRef::Node(n) => n.fmt(f),
+            NodeRef::List(l) => l.fmt(f),
+            NodeRef::Pipe(p) => p.fmt(f),
+            NodeRef::Command(c) => c.fmt(f),
+            NodeRef::Arg(a) => a.fmt(f),
+            NodeRef::Variable(v) => v.fmt(f),
+        }
+    }
+}
+
+impl Display for ListNode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for n in &self.nodes {
+            n.fmt(f)?;
+        }
+        Ok(())
+    }
+}
+
+impl Display for Node {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Node::Text { text, .. } => f.write_str(text),
+            Node::Action { pipe, .. } => write!(f, "{{{{{pipe}}}}}"),
+            Node::Comment { text, .. } => write!(f, "{{{{{text}}}}}"),
+            Node::If(b) => b.write(f, "if"),
+            Node::Range(b) => b.write(f, "range"),
+            Node::With(b) => b.write(f, "with"),
+            Node::Template { name, pipe, .. } => {
+                write!(f, "{{{{template {}", crate::gofmt::quote(name))?;
+                if let Some(p) = pipe {
+                    write!(f, " {p}")?;
+                }
+                f.write_str("}}")
+            }
+            Node::Break { .. } => f.write_str("{{break}}"),
+            Node::Continue { .. } => f.write_str("{{continue}}"),
+        }
+    }
+}
+
+impl Branch {
+    fn write(&self, f: &mut fmt::Formatter<'_>, name: &str) -> fmt::Result {
+        write!(f, "{{{{{name} {}}}}}{}", self.pipe, self.list)?;
+        if let Some(e) = &self.else_list {
+            write!(f, "{{{{else}}}}{e}")?;
+        }
+        f.write_str("{{end}}")
+    }
+}
+
+impl Display for PipeNode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if !self.decl.is_empty() {
+            for (i, v) in self.decl.iter().enumerate() {
+                if i > 0 {
+                    f.write_str(", ")?;
+                }
+                v.fmt(f)?;
+            }
+            f.write_str(if self.is_assign { " = " } else { " := " })?;
+        }
+        for (i, c) in self.cmds.iter().enumerate() {
+            if i > 0 {
+                f.write_str(" | ")?;
+            }
+            c.fmt(f)?;
+        }
+        Ok(())
+    }
+}
+
+impl Display for CommandNode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, a) in self.args.iter().enumerate() {
+            if i > 0 {
+                f.write_char(' ')?;
+            }
+            if let Arg::Pipe(p) = a {
+                write!(f, "({p})")?;
+            } else {
+                a.fmt(f)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Display for VariableNode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.idents.join("."))
+    }
+}
+
+impl Display for Arg {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Arg::Identifier { name, .. } => f.write_str(name),
+            Arg::Dot { .. } => f.write_char('.'),
+            Arg::Nil { .. } => f.write_str("nil"),
+            Arg::Bool { val, .. } => f.write_str(if *val { "true" } else { "false" }),
+            Arg::Number { num, .. } => f.write_str(&num.text),
+            Arg::String { quoted, .. } => f.write_str(quoted),
+            Arg::Field { idents, .. } => {
+                for i in idents {
+                    write!(f, ".{i}")?;
+                }
+                Ok(())
+            }
+            Arg::Variable(v) => v.fmt(f),
+            Arg::Chain { node, fields, .. } => {
+                if let Arg::Pipe(p) = node.as_ref() {
+                    write!(f, "({p})")?;
+                } else {
+                    node.fmt(f)?;
+                }
+                for field in fields {
+                    write!(f, ".{field}")?;
+                }
+                Ok(())
+            }
+            Arg::Pipe(p) => p.fmt(f),
+        }
+    }
+}
+
+/// One parsed template: a file body or a `define`/`block`.
+#[derive(Debug)]
+pub struct Tree {
+    pub name: String,
+    /// Name of the file the text came from (for error locations).
+    pub parse_name: Rc<str>,
+    pub text: Rc<str>,
+    pub root: ListNode,
+}
+
+impl Tree {
+    /// Go's `ErrorContext`: `name:line:col` and the node's text.
+    pub fn location(&self, pos: Pos) -> String {
+        let pos = pos.min(self.text.len());
+        let text = &self.text[..pos];
+        let byte_num = match text.rfind('\n') {
+            None => pos,
+            Some(i) => pos - (i + 1),
+        };
+        let line = 1 + text.matches('\n').count();
+        format!("{}:{}:{}", self.parse_name, line, byte_num)
+    }
+
+    /// Go's `parse.IsEmptyTree`: only whitespace text and comments.
+    pub fn is_empty(&self) -> bool {
+        is_empty_list(&self.root)
+    }
+}
+
+fn is_empty_list(l: &ListNode) -> bool {
+    l.nodes.iter().all(|n| match n {
+        Node::Text { text, .. } => text.trim().is_empty(),
+        Node::Comment { .. } => true,
+        _ => false,
+    })
+}
