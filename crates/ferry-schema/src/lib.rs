@@ -42,14 +42,36 @@
 //! - [`ssa::record_update`]`(old, &mut new, &req, schema)` for POST/PUT/PATCH (operation `Update`).
 //! - [`ssa::FieldSet`] reads and writes `FieldsV1`.
 //!
-//! Not provided yet: structural validation, pruning, defaulting and CEL rules for CRDs, and
-//! unknown-field detection (`fieldValidation`).
+//! # Validation: [`validation`]
+//! What the API server checks on writes, with its messages and Status shapes: unknown and
+//! duplicate fields for `fieldValidation` ([`validation::strict`]), pruning
+//! ([`validation::prune`]), custom resources' defaults and structural validation with CEL
+//! rules ([`validation::default_custom_resource`], [`validation::validate_custom_resource`]),
+//! CRDs themselves ([`validation::crd::validate`]) and built-in kinds
+//! ([`validation::builtin::validate`]). Errors are [`validation::ValidationError`]s;
+//! [`validation::ValidationError::status`] is the response body.
+//! ```
+//! use ferry_schema::{Registry, validation::{self, FieldValidation, strict::{self, Request}}};
+//! let registry = Registry::builtin();
+//! let ts = registry.lookup("apps/v1", "Deployment").unwrap();
+//! let body = br#"{"apiVersion":"apps/v1","kind":"Deployment","metadata":{"name":"web"},"spec":{"foo":1}}"#;
+//! let findings = strict::check_body(body, false, &ts);
+//! let err = findings
+//!     .resolve(FieldValidation::Strict, Request::Body { kind: "Deployment", version: "v1" })
+//!     .unwrap_err();
+//! assert_eq!(err.code(), 400);
+//! assert_eq!(
+//!     err.message(),
+//!     r#"Deployment in version "v1" cannot be handled as a Deployment: strict decoding error: unknown field "spec.foo""#
+//! );
+//! ```
 
 pub mod model;
 pub mod openapi;
 pub mod registry;
 pub mod smp;
 pub mod ssa;
+pub mod validation;
 
 pub use model::{JsonType, ListType, MapType, Schema};
 pub use registry::{Gvk, Registry, RegistryError, SchemaSource, TypeSchema};

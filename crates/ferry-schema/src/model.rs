@@ -406,7 +406,8 @@ impl<'d> Converter<'d> {
             // types put list/map types there): copy the definition and apply them.
             let mut node = self.set.nodes[target_id as usize].clone();
             apply_extensions(&mut node, obj);
-            node.definition = None;
+            // `definition` still names the type the node was copied from (Go type names in
+            // decode errors come from it).
             return Ok(self.set.push(node));
         }
         let node = self.node(value, path, depth)?;

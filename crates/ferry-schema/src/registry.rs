@@ -89,6 +89,11 @@ pub struct TypeSchema {
     source: SchemaSource,
     /// The CRD version's `openAPIV3Schema` as written (CEL rules are evaluated against it).
     crd_schema: Option<Value>,
+    /// `ObjectMeta` in this schema's arena: the root's `metadata`, and what the metadata of
+    /// embedded resources (`x-kubernetes-embedded-resource`) is pruned and validated as.
+    object_meta: Option<NodeId>,
+    /// What validation compiles once per schema (CEL programs, patterns), built on first use.
+    compiled: OnceLock<Arc<crate::validation::compiled::Compiled>>,
 }
 
 impl TypeSchema {
@@ -110,6 +115,21 @@ impl TypeSchema {
     /// For CRDs: the version's `openAPIV3Schema` exactly as in the CRD.
     pub fn crd_schema(&self) -> Option<&Value> {
         self.crd_schema.as_ref()
+    }
+
+    /// The `ObjectMeta` schema of this arena, if the kind has one.
+    pub fn object_meta(&self) -> Option<Schema<'_>> {
+        match self.object_meta {
+            Some(id) => Some(self.set.get(id)),
+            None => self.root().property("metadata"),
+        }
+    }
+
+    /// The validation data compiled for this schema (CEL programs, regular expressions), built
+    /// on first use and kept as long as the schema.
+    pub(crate) fn compiled(&self) -> &Arc<crate::validation::compiled::Compiled> {
+        self.compiled
+            .get_or_init(|| Arc::new(crate::validation::compiled::Compiled::build(self)))
     }
 }
 
@@ -226,6 +246,8 @@ fn convert_document(
                 root,
                 source,
                 crd_schema: None,
+                object_meta: None,
+                compiled: OnceLock::new(),
             })
         });
     }
@@ -442,6 +464,8 @@ fn crd_type_schema(gvk: Gvk, schema: Value) -> Result<TypeSchema, ModelError> {
         root,
         source: SchemaSource::Crd,
         crd_schema: Some(schema),
+        object_meta: Some(meta),
+        compiled: OnceLock::new(),
     })
 }
 
