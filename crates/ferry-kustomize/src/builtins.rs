@@ -191,9 +191,11 @@ pub fn configure(t: &Target, tc: &TransformerConfig) -> Result<Vec<Configured>, 
                     merge_all(&mut specs, &tc.template_labels).map_err(fs_err)?;
                 }
                 if label.include_volume_claim_templates {
-                    let mut vct =
-                        FieldSpec::new("spec/volumeClaimTemplates[]/metadata/labels", true);
-                    vct.gvk = crate::resid::Gvk::new("apps", "", "StatefulSet");
+                    let vct = FieldSpec::with_gvk(
+                        crate::resid::Gvk::new("apps", "", "StatefulSet"),
+                        "spec/volumeClaimTemplates[]/metadata/labels",
+                        true,
+                    );
                     merge_one(&mut specs, vct).map_err(fs_err)?;
                 }
             }

@@ -131,6 +131,28 @@ const BUILTIN_TABLES: [&str; 8] = [
 ];
 
 impl TransformerConfig {
+    /// kustomize's default configuration, shared (most kustomizations use exactly it, so
+    /// merging configurations up the tree is usually free).
+    pub fn builtin_shared() -> std::sync::Arc<TransformerConfig> {
+        static SHARED: OnceLock<std::sync::Arc<TransformerConfig>> = OnceLock::new();
+        SHARED
+            .get_or_init(|| std::sync::Arc::new(TransformerConfig::builtin().clone()))
+            .clone()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.name_prefix.is_empty()
+            && self.name_suffix.is_empty()
+            && self.namespace.is_empty()
+            && self.common_labels.is_empty()
+            && self.template_labels.is_empty()
+            && self.common_annotations.is_empty()
+            && self.images.is_empty()
+            && self.replicas.is_empty()
+            && self.var_reference.is_empty()
+            && self.name_reference.is_empty()
+    }
+
     /// kustomize's default configuration.
     pub fn builtin() -> &'static TransformerConfig {
         static DEFAULT: OnceLock<TransformerConfig> = OnceLock::new();

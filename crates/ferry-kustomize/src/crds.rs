@@ -56,11 +56,7 @@ fn load_definition(
             if let Some(e) = extra {
                 parts.push(e.to_string());
             }
-            FieldSpec {
-                gvk: gvk.clone(),
-                path: parts.join("/"),
-                create: false,
-            }
+            FieldSpec::with_gvk(gvk.clone(), &parts.join("/"), false)
         };
         let has = |k: &str| p.get(k).and_then(Value::as_str).is_some();
         let err = |e: crate::fieldspec::FieldSpecError| Error::msg(e.to_string());

@@ -9,29 +9,40 @@ use serde_json::{Map, Value};
 use crate::kustfile;
 use crate::resid::{Gvk, parse_group_version};
 
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug)]
 pub struct FieldSpec {
     pub gvk: Gvk,
     pub path: String,
     pub create: bool,
+    /// `path` split once, since specs are walked for every object.
+    parts: Vec<String>,
 }
+
+impl PartialEq for FieldSpec {
+    fn eq(&self, o: &FieldSpec) -> bool {
+        self.gvk == o.gvk && self.path == o.path && self.create == o.create
+    }
+}
+
+impl Eq for FieldSpec {}
 
 impl From<&kustfile::FieldSpec> for FieldSpec {
     fn from(f: &kustfile::FieldSpec) -> FieldSpec {
-        FieldSpec {
-            gvk: Gvk::new(&f.group, &f.version, &f.kind),
-            path: f.path.clone(),
-            create: f.create,
-        }
+        FieldSpec::with_gvk(Gvk::new(&f.group, &f.version, &f.kind), &f.path, f.create)
     }
 }
 
 impl FieldSpec {
     pub fn new(path: &str, create: bool) -> FieldSpec {
+        FieldSpec::with_gvk(Gvk::default(), path, create)
+    }
+
+    pub fn with_gvk(gvk: Gvk, path: &str, create: bool) -> FieldSpec {
         FieldSpec {
-            gvk: Gvk::default(),
+            gvk,
             path: path.to_string(),
             create,
+            parts: split_path(path),
         }
     }
 
@@ -107,18 +118,19 @@ pub fn apply<F>(
 where
     F: FnMut(&mut Value) -> Result<(), String>,
 {
-    let api_version = crate::resource::str_at(obj, &["apiVersion"]).to_string();
-    let kind = crate::resource::str_at(obj, &["kind"]).to_string();
-    if !spec.matches(&api_version, &kind) {
+    let matched = spec.matches(
+        crate::resource::str_at(obj, &["apiVersion"]),
+        crate::resource::str_at(obj, &["kind"]),
+    );
+    if !matched {
         return Ok(());
     }
-    let path = split_path(&spec.path);
     let create = if spec.create {
         create
     } else {
         CreateKind::None
     };
-    handle_map(obj, &path, create, set)
+    handle_map(obj, &spec.parts, create, set)
 }
 
 fn walk<F>(node: &mut Value, path: &[String], create: CreateKind, set: &mut F) -> Result<(), String>

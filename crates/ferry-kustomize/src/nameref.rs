@@ -40,7 +40,6 @@ fn snapshot(r: &Resource) -> Snapshot {
 
 struct Referrer<'a> {
     cur: ResId,
-    kind: String,
     prefixes: &'a [String],
     suffixes: &'a [String],
     /// Namespaces of ServiceAccount subjects (RoleBinding only).
@@ -225,61 +224,89 @@ pub fn fix(m: &mut ResMap, back_refs: &[NameBackRefs]) -> Result<(), Error> {
     }
     let snaps: Vec<Snapshot> = m.list.iter().map(snapshot).collect();
     let index = Index::new(&snaps);
+    // Every (referrer field, referral kind) pair, with its path split once.
+    struct Spec<'a> {
+        selector: &'a Gvk,
+        field: FieldSpec,
+        target: &'a Gvk,
+        role_ref_path: bool,
+    }
+    let specs: Vec<Spec> = back_refs
+        .iter()
+        .flat_map(|br| {
+            br.referrers.iter().map(move |spec| Spec {
+                selector: &spec.gvk,
+                // The selector already picked this referrer by its original id.
+                field: FieldSpec::with_gvk(Gvk::default(), &spec.path, false),
+                target: &br.gvk,
+                role_ref_path: spec.path.ends_with("roleRef/name"),
+            })
+        })
+        .collect();
+    // Specs by the kind they select (most name one), so each object looks at its own only.
+    let mut by_kind: HashMap<&str, Vec<&Spec>> = HashMap::new();
+    let mut any_kind: Vec<&Spec> = Vec::new();
+    for spec in &specs {
+        if spec.selector.kind.is_empty() {
+            any_kind.push(spec);
+        } else {
+            by_kind
+                .entry(spec.selector.kind.as_str())
+                .or_default()
+                .push(spec);
+        }
+    }
     // Names of referrals only change here through the referrer fields themselves, never through
     // metadata.name, so one snapshot serves the whole pass.
     for (ri, res) in m.list.iter_mut().enumerate() {
         let org_gvk = res.org_id().gvk;
-        let referrer_kind = snaps[ri].kind.clone();
-        let prefixes = snaps[ri].prefixes.clone();
-        let suffixes = snaps[ri].suffixes.clone();
-        let referrer = Referrer {
-            cur: snaps[ri].cur.clone(),
-            kind: referrer_kind,
-            prefixes: &prefixes,
-            suffixes: &suffixes,
-            binding_namespaces: Vec::new(),
-            role_ref: role_ref(res),
-        };
-        let mut referrer = referrer;
-        let mut bindings_checked = false;
-        for br in back_refs {
-            for spec in &br.referrers {
-                if !org_gvk.is_selected(&spec.gvk) {
-                    continue;
-                }
-                if !bindings_checked {
-                    referrer.binding_namespaces = binding_namespaces(res)?;
-                    bindings_checked = true;
-                }
-                // The spec's GVK already selected this referrer by its original id.
-                let fs = FieldSpec {
-                    gvk: Gvk::default(),
-                    path: spec.path.clone(),
-                    create: false,
-                };
-                let role_ref_path = spec.path.ends_with("roleRef/name");
-                let referrer = &referrer;
-                let index = &index;
-                let snaps = &snaps;
-                let target = &br.gvk;
-                apply(
-                    &mut res.obj,
-                    &fs,
-                    CreateKind::None,
-                    &mut |node: &mut Value| {
-                        set_reference(node, referrer, index, snaps, target, role_ref_path)
-                            .map_err(|e| e.to_string())
-                    },
-                )
-                .map_err(|e| {
-                    Error::msg(format!(
-                        "updating name reference in '{}' field of '{}': {e}",
-                        spec.path, referrer.cur
-                    ))
-                })?;
+        let mut referrer: Option<Referrer> = None;
+        let candidates = by_kind
+            .get(org_gvk.kind.as_str())
+            .into_iter()
+            .flatten()
+            .chain(any_kind.iter());
+        for spec in candidates {
+            if !org_gvk.is_selected(spec.selector) {
+                continue;
             }
+            if referrer.is_none() {
+                referrer = Some(Referrer {
+                    cur: snaps[ri].cur.clone(),
+                    prefixes: &snaps[ri].prefixes,
+                    suffixes: &snaps[ri].suffixes,
+                    binding_namespaces: binding_namespaces(res)?,
+                    role_ref: role_ref(res),
+                });
+            }
+            let Some(referrer) = referrer.as_ref() else {
+                continue;
+            };
+            let index = &index;
+            let snaps = &snaps;
+            apply(
+                &mut res.obj,
+                &spec.field,
+                CreateKind::None,
+                &mut |node: &mut Value| {
+                    set_reference(
+                        node,
+                        referrer,
+                        index,
+                        snaps,
+                        spec.target,
+                        spec.role_ref_path,
+                    )
+                    .map_err(|e| e.to_string())
+                },
+            )
+            .map_err(|e| {
+                Error::msg(format!(
+                    "updating name reference in '{}' field of '{}': {e}",
+                    spec.field.path, referrer.cur
+                ))
+            })?;
         }
-        let _ = &referrer.kind;
     }
     Ok(())
 }

@@ -51,9 +51,64 @@ impl Gvk {
     /// Kinds kustomize knows to be cluster-scoped (from the Kubernetes OpenAPI it embeds).
     /// Anything else, custom kinds included, is treated as namespaced.
     pub fn is_cluster_scoped(&self) -> bool {
-        CLUSTER_SCOPED
-            .iter()
-            .any(|(g, k)| *k == self.kind && *g == self.group)
+        is_cluster_scoped(&self.group, &self.kind)
+    }
+}
+
+pub fn is_cluster_scoped(group: &str, kind: &str) -> bool {
+    // Most objects are namespaced: reject quickly on the kind's first letter before scanning.
+    let Some(first) = kind.as_bytes().first() else {
+        return false;
+    };
+    if !CLUSTER_SCOPED_INITIALS.contains(first) {
+        return false;
+    }
+    CLUSTER_SCOPED
+        .iter()
+        .any(|(g, k)| *k == kind && *g == group)
+}
+
+const CLUSTER_SCOPED_INITIALS: &[u8] = b"ACDFIMNPRSTV";
+
+/// A resource's current id, borrowed from the object (no allocation).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct IdRef<'a> {
+    pub group: &'a str,
+    pub version: &'a str,
+    pub kind: &'a str,
+    pub name: &'a str,
+    pub namespace: &'a str,
+}
+
+impl<'a> IdRef<'a> {
+    pub fn effective_namespace(&self) -> &'a str {
+        if is_cluster_scoped(self.group, self.kind) {
+            NOT_A_NAMESPACE
+        } else if self.namespace.is_empty() || self.namespace == DEFAULT_NAMESPACE {
+            DEFAULT_NAMESPACE
+        } else {
+            self.namespace
+        }
+    }
+
+    /// kustomize's ResId.Equals against an owned id.
+    pub fn equals(&self, o: &ResId) -> bool {
+        self.name == o.name
+            && self.kind == o.gvk.kind
+            && self.group == o.gvk.group
+            && self.version == o.gvk.version
+            && self.effective_namespace() == o.effective_namespace()
+    }
+
+    /// The identity kustomize compares: GVK, name and effective namespace.
+    pub fn key(&self) -> (&'a str, &'a str, &'a str, &'a str, &'a str) {
+        (
+            self.group,
+            self.version,
+            self.kind,
+            self.name,
+            self.effective_namespace(),
+        )
     }
 }
 

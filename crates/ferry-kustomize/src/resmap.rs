@@ -12,10 +12,11 @@ pub struct ResMap {
 impl ResMap {
     /// Append, refusing a resource whose current id is already present.
     pub fn append(&mut self, r: Resource) -> Result<(), Error> {
-        let id = r.cur_id();
-        if self.list.iter().any(|o| o.cur_id().equals(&id)) {
+        let key = r.id_ref().key();
+        if self.list.iter().any(|o| o.id_ref().key() == key) {
             return Err(Error::msg(format!(
-                "may not add resource with an already registered id: {id}"
+                "may not add resource with an already registered id: {}",
+                r.cur_id()
             )));
         }
         self.list.push(r);
@@ -23,19 +24,49 @@ impl ResMap {
     }
 
     pub fn append_all(&mut self, other: Vec<Resource>) -> Result<(), Error> {
-        // Index current ids once: appending many resources stays linear.
-        let mut seen: std::collections::HashSet<(String, String, String, String, String)> =
-            self.list.iter().map(|r| id_key(&r.cur_id())).collect();
+        if other.is_empty() {
+            return Ok(());
+        }
+        let mut seen = self.id_index();
+        self.append_all_indexed(other, &mut seen)
+    }
+
+    /// The hashes of the current ids, for a run of appends.
+    pub fn id_index(&self) -> std::collections::HashSet<u64> {
+        self.list.iter().map(id_hash).collect()
+    }
+
+    /// Append with an index of current ids kept by the caller across several appends (only
+    /// valid while nothing but appends changes the list).
+    pub fn append_all_indexed(
+        &mut self,
+        other: Vec<Resource>,
+        seen: &mut std::collections::HashSet<u64>,
+    ) -> Result<(), Error> {
         for r in other {
-            let id = r.cur_id();
-            if !seen.insert(id_key(&id)) {
-                return Err(Error::msg(format!(
-                    "may not add resource with an already registered id: {id}"
-                )));
+            if !seen.insert(id_hash(&r)) {
+                let key = r.id_ref().key();
+                if self.list.iter().any(|o| o.id_ref().key() == key) {
+                    return Err(Error::msg(format!(
+                        "may not add resource with an already registered id: {}",
+                        r.cur_id()
+                    )));
+                }
             }
             self.list.push(r);
         }
         Ok(())
+    }
+
+    /// Indices of resources that have (or had) exactly this id.
+    pub fn matching_id(&self, id: &ResId) -> Vec<usize> {
+        let mut out = Vec::new();
+        for (i, r) in self.list.iter().enumerate() {
+            if r.id_ref().equals(id) || r.prev_ids.iter().any(|p| p.equals(id)) {
+                out.push(i);
+            }
+        }
+        out
     }
 
     /// Indices of resources any of whose ids (previous or current) satisfies `f`.
@@ -51,7 +82,7 @@ impl ResMap {
 
     /// kustomize's GetById: exactly one resource with this id among previous and current ids.
     pub fn get_by_id(&self, id: &ResId) -> Result<usize, Error> {
-        let m = self.matching_any_id(|o| o.equals(id));
+        let m = self.matching_id(id);
         match m.len() {
             1 => Ok(m[0]),
             0 => Err(Error::msg(format!("no matches for Id {id}"))),
@@ -62,7 +93,7 @@ impl ResMap {
     /// Add generated resources: create, or merge into / replace the resource with the same id.
     pub fn absorb(&mut self, mut r: Resource) -> Result<(), Error> {
         let id = r.cur_id();
-        let matches = self.matching_any_id(|o| o.equals(&id));
+        let matches = self.matching_id(&id);
         let behavior = r.behavior.unwrap_or_default();
         match matches.len() {
             0 => match behavior {
@@ -103,14 +134,11 @@ impl ResMap {
     }
 }
 
-fn id_key(id: &ResId) -> (String, String, String, String, String) {
-    (
-        id.gvk.group.clone(),
-        id.gvk.version.clone(),
-        id.gvk.kind.clone(),
-        id.name.clone(),
-        id.effective_namespace().to_string(),
-    )
+pub fn id_hash(r: &Resource) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    r.id_ref().key().hash(&mut h);
+    h.finish()
 }
 
 /// Go's `%#v` of a ResId, as kustomize prints it in generator errors.

@@ -71,6 +71,18 @@ impl Resource {
     pub fn gvk(&self) -> Gvk {
         Gvk::from_api_version(self.api_version(), self.kind())
     }
+    /// The current id without allocating.
+    pub fn id_ref(&self) -> crate::resid::IdRef<'_> {
+        let (group, version) = crate::resid::parse_group_version(self.api_version());
+        crate::resid::IdRef {
+            group,
+            version,
+            kind: self.kind(),
+            name: self.name(),
+            namespace: self.namespace(),
+        }
+    }
+
     pub fn cur_id(&self) -> ResId {
         ResId::new(self.gvk(), self.name(), self.namespace())
     }

@@ -93,13 +93,20 @@ impl BuildContext {
 #[derive(Clone, Debug, Default)]
 pub struct Accumulator {
     pub resources: ResMap,
-    pub config: TransformerConfig,
+    pub config: std::sync::Arc<TransformerConfig>,
     pub vars: Vec<Var>,
 }
 
 impl Accumulator {
-    fn merge_config(&mut self, c: &TransformerConfig) -> Result<(), Error> {
-        self.config
+    fn merge_config(&mut self, c: &std::sync::Arc<TransformerConfig>) -> Result<(), Error> {
+        if std::sync::Arc::ptr_eq(&self.config, c) || c.is_empty() {
+            return Ok(());
+        }
+        if self.config.is_empty() {
+            self.config = c.clone();
+            return Ok(());
+        }
+        std::sync::Arc::make_mut(&mut self.config)
             .merge(c)
             .map_err(|e| Error::msg(e.to_string()))
             .context(|| "merging config".to_string())
@@ -111,13 +118,11 @@ impl Accumulator {
             let gvk = v.objref.gvk();
             let target = crate::resid::ResId::new(gvk, &v.objref.name, &v.objref.namespace);
             let strict = !target.namespace.is_empty() || target.gvk.is_cluster_scoped();
-            let matched = self.resources.matching_any_id(|id| {
-                if strict {
-                    id.equals(&target)
-                } else {
-                    id.gvkn_equals(&target)
-                }
-            });
+            let matched = if strict {
+                self.resources.matching_id(&target)
+            } else {
+                self.resources.matching_any_id(|id| id.gvkn_equals(&target))
+            };
             if matched.len() > 1 {
                 return Err(Error::msg(format!(
                     "found {} resId matches for var {} (unable to disambiguate)",
@@ -199,19 +204,23 @@ impl<'c> Target<'c> {
         let mut ra = self
             .accumulate_resources(ra, &self.kust.resources)
             .context(|| "accumulating resources".to_string())?;
-        let mut tc = TransformerConfig::builtin().clone();
+        let mut tc = TransformerConfig::builtin_shared();
         for path in &self.kust.configurations {
             let bytes = self.ldr.load(path)?;
             let cfg = ConfigFile::parse(&String::from_utf8_lossy(&bytes))
                 .and_then(|f| f.into_config().map_err(|e| e.to_string()))
                 .map_err(Error::msg)
                 .context(|| format!("loading configuration '{path}'"))?;
-            tc.merge(&cfg).map_err(|e| Error::msg(e.to_string()))?;
+            std::sync::Arc::make_mut(&mut tc)
+                .merge(&cfg)
+                .map_err(|e| Error::msg(e.to_string()))?;
         }
         ra.merge_config(&tc)?;
-        let crd_config = crate::crds::config_from_crds(&self.ldr, &self.kust.crds)
-            .context(|| format!("loading CRDs {:?}", self.kust.crds))?;
-        ra.merge_config(&crd_config)?;
+        if !self.kust.crds.is_empty() {
+            let crd_config = crate::crds::config_from_crds(&self.ldr, &self.kust.crds)
+                .context(|| format!("loading CRDs {:?}", self.kust.crds))?;
+            ra.merge_config(&std::sync::Arc::new(crd_config))?;
+        }
         self.run_generators(&mut ra)?;
         let mut ra = self
             .accumulate_components(ra, &self.kust.components)
@@ -232,8 +241,10 @@ impl<'c> Target<'c> {
         mut ra: Accumulator,
         paths: &[String],
     ) -> Result<Accumulator, Error> {
+        // Only appends happen here, so one index of ids serves every entry.
+        let mut seen = ra.resources.id_index();
         for path in paths {
-            match self.accumulate_file(&mut ra, path) {
+            match self.accumulate_file(&mut ra, path, &mut seen) {
                 Ok(()) => {}
                 Err(file_err) => {
                     let is_yaml_error = matches!(
@@ -253,7 +264,7 @@ impl<'c> Target<'c> {
                     };
                     let origin = self.origin.append(path);
                     ra = self
-                        .accumulate_directory(ra, child, false, origin)
+                        .accumulate_directory(ra, child, false, origin, Some(&mut seen))
                         .map_err(|e| e.context(format!("accumulation err='{file_err}'")))?;
                 }
             }
@@ -261,7 +272,12 @@ impl<'c> Target<'c> {
         Ok(ra)
     }
 
-    fn accumulate_file(&self, ra: &mut Accumulator, path: &str) -> Result<(), Error> {
+    fn accumulate_file(
+        &self,
+        ra: &mut Accumulator,
+        path: &str,
+        seen: &mut std::collections::HashSet<u64>,
+    ) -> Result<(), Error> {
         let wrap = || format!("accumulating resources from '{path}'");
         let bytes = self.ldr.load(path).context(wrap)?;
         let mut resources =
@@ -273,7 +289,7 @@ impl<'c> Target<'c> {
             }
         }
         ra.resources
-            .append_all(resources)
+            .append_all_indexed(resources, seen)
             .context(|| format!("merging resources from '{path}'"))
     }
 
@@ -283,6 +299,7 @@ impl<'c> Target<'c> {
         ldr: Loader,
         is_component: bool,
         origin: Origin,
+        seen: Option<&mut std::collections::HashSet<u64>>,
     ) -> Result<Accumulator, Error> {
         let root = ldr.root().to_path_buf();
         let sub = Target::load(self.ctx, ldr, origin)
@@ -317,11 +334,13 @@ impl<'c> Target<'c> {
             sub.accumulate(Accumulator::default())
                 .context(|| format!("recursed accumulation of path '{}'", root.display()))?
         };
-        ra.resources
-            .append_all(sub_ra.resources.list.clone())
-            .context(|| format!("recursed merging from path '{}'", root.display()))?;
         ra.merge_config(&sub_ra.config)?;
         ra.merge_accumulator(&sub_ra)?;
+        let appended = match seen {
+            Some(seen) => ra.resources.append_all_indexed(sub_ra.resources.list, seen),
+            None => ra.resources.append_all(sub_ra.resources.list),
+        };
+        appended.context(|| format!("recursed merging from path '{}'", root.display()))?;
         Ok(ra)
     }
 
@@ -337,7 +356,7 @@ impl<'c> Target<'c> {
                 .map_err(|e| Error::msg(format!("loader.New {:?}", e.to_string())))?;
             let origin = self.origin.append(path);
             ra = self
-                .accumulate_directory(ra, ldr, true, origin)
+                .accumulate_directory(ra, ldr, true, origin, None)
                 .map_err(|e| Error::msg(format!("accumulateDirectory: {:?}", e.to_string())))?;
         }
         Ok(ra)

@@ -54,18 +54,23 @@ impl Namespace<'_> {
         if self.namespace.is_empty() {
             return Ok(());
         }
-        for i in 0..m.list.len() {
-            let r = &mut m.list[i];
+        for r in &mut m.list {
             if r.obj.is_empty() {
                 continue;
             }
             r.store_previous_id();
             self.apply_one(r)?;
-            let id = m.list[i].cur_id();
-            let clashes = m.list.iter().filter(|o| o.cur_id().equals(&id)).count();
-            if clashes != 1 {
+        }
+        // Every object's id must still be unique (kustomize checks after each object; with
+        // one namespace for all, a clash found then is also a clash at the end).
+        let mut seen = std::collections::HashMap::new();
+        for (i, r) in m.list.iter().enumerate() {
+            if let Some(j) = seen.insert(crate::resmap::id_hash(r), i)
+                && m.list[j].id_ref().key() == r.id_ref().key()
+            {
                 return Err(Error::msg(format!(
-                    "namespace transformation produces ID conflict: {id}"
+                    "namespace transformation produces ID conflict: {}",
+                    r.cur_id()
                 )));
             }
         }
