@@ -327,10 +327,9 @@ impl Printer {
             Value::Nil => {
                 if depth == 0 {
                     self.buf.push_str("<invalid reflect.Value>");
-                } else if verb == 'v' {
-                    self.buf.push_str("<nil>");
                 } else {
-                    self.bad_verb(verb, v);
+                    // a nil interface inside a container prints <nil> whatever the verb
+                    self.buf.push_str("<nil>");
                 }
             }
             Value::Bool(b) => match verb {
@@ -340,6 +339,15 @@ impl Printer {
             Value::Int(i, k) => self.fmt_integer(*i, *k, verb, v),
             Value::Float(x) => self.fmt_float_verb(*x, verb, v),
             Value::Str(s) => self.fmt_string(s, verb, v),
+            Value::BStr(b) => match verb {
+                'x' => self.fmt_sx(b, "0123456789abcdefx"),
+                'X' => self.fmt_sx(b, "0123456789ABCDEFX"),
+                'q' => {
+                    let q = quote_bytes(b);
+                    self.pad_str(&q);
+                }
+                _ => self.fmt_string(&String::from_utf8_lossy(b), verb, v),
+            },
             Value::Bytes(b) => self.fmt_bytes(b, verb, v),
             Value::List(l) => {
                 self.buf.push('[');

@@ -56,6 +56,7 @@ fn write_value(
         }
         Value::Float(f) => out.push_str(&float(*f)?),
         Value::Str(s) => write_string(out, s, esc),
+        Value::BStr(b) => write_string(out, &String::from_utf8_lossy(b), esc),
         Value::Bytes(b) => {
             use base64::Engine;
             write_string(
@@ -64,6 +65,8 @@ fn write_value(
                 esc,
             )
         }
+        Value::List(l) if l.nil => out.push_str("null"),
+        Value::Map(m) if m.nil => out.push_str("null"),
         Value::List(l) => {
             if l.items.is_empty() {
                 out.push_str("[]");

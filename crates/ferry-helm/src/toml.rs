@@ -72,6 +72,7 @@ impl Enc {
     fn element(&mut self, v: &Value) -> Result<(), String> {
         match v {
             Value::Str(s) => self.wf(&quoted(s)),
+            Value::BStr(b) => self.wf(&quoted(&String::from_utf8_lossy(b))),
             Value::Bool(b) => self.wf(if *b { "true" } else { "false" }),
             Value::Int(i, k) => {
                 if k.is_unsigned() {

@@ -95,6 +95,8 @@ pub type Entries = BTreeMap<Str, Value>;
 pub struct MapVal {
     pub kind: MapKind,
     pub entries: Rc<RefCell<Entries>>,
+    /// A typed nil map: prints `map[]`, encodes as JSON `null`.
+    pub nil: bool,
 }
 
 /// A Go slice.
@@ -102,6 +104,8 @@ pub struct MapVal {
 pub struct ListVal {
     pub kind: ListKind,
     pub items: Vec<Value>,
+    /// A typed nil slice: prints `[]`, encodes as JSON `null`.
+    pub nil: bool,
 }
 
 #[derive(Clone, Default)]
@@ -113,6 +117,8 @@ pub enum Value {
     Int(i64, IntKind),
     Float(f64),
     Str(Str),
+    /// A Go string holding bytes that are not valid UTF-8 (b64dec of binary data).
+    BStr(Rc<[u8]>),
     Bytes(Rc<[u8]>),
     List(Rc<ListVal>),
     Map(Rc<MapVal>),
@@ -127,6 +133,7 @@ impl fmt::Debug for Value {
             Value::Int(i, k) => write!(f, "{i}_{}", k.name()),
             Value::Float(x) => write!(f, "{x}f"),
             Value::Str(s) => write!(f, "{s:?}"),
+            Value::BStr(b) => write!(f, "bstr{b:?}"),
             Value::Bytes(b) => write!(f, "bytes{b:?}"),
             Value::List(l) => f.debug_list().entries(l.items.iter()).finish(),
             Value::Map(m) => f.debug_map().entries(m.entries.borrow().iter()).finish(),
@@ -142,6 +149,21 @@ impl Value {
     pub fn string(s: String) -> Value {
         Value::Str(Rc::from(s))
     }
+    /// A Go string from raw bytes: `Str` when they are UTF-8, else `BStr`.
+    pub fn from_bytes(b: Vec<u8>) -> Value {
+        match String::from_utf8(b) {
+            Ok(s) => Value::string(s),
+            Err(e) => Value::BStr(Rc::from(e.into_bytes())),
+        }
+    }
+    /// The bytes of a string value (`Str` or `BStr`).
+    pub fn str_bytes(&self) -> Option<&[u8]> {
+        match self {
+            Value::Str(s) => Some(s.as_bytes()),
+            Value::BStr(b) => Some(b),
+            _ => None,
+        }
+    }
     pub fn int(i: i64) -> Value {
         Value::Int(i, IntKind::Int)
     }
@@ -152,10 +174,15 @@ impl Value {
         Value::List(Rc::new(ListVal {
             kind: ListKind::Iface,
             items,
+            nil: false,
         }))
     }
     pub fn list_of(kind: ListKind, items: Vec<Value>) -> Value {
-        Value::List(Rc::new(ListVal { kind, items }))
+        Value::List(Rc::new(ListVal {
+            kind,
+            items,
+            nil: false,
+        }))
     }
     pub fn str_list(items: Vec<String>) -> Value {
         Value::list_of(
@@ -170,10 +197,27 @@ impl Value {
         Value::Map(Rc::new(MapVal {
             kind,
             entries: Rc::new(RefCell::new(entries)),
+            nil: false,
         }))
     }
     pub fn empty_map() -> Value {
         Value::map(Entries::new())
+    }
+    /// A typed nil map (Go's `map[...]...(nil)`).
+    pub fn nil_map(kind: MapKind) -> Value {
+        Value::Map(Rc::new(MapVal {
+            kind,
+            entries: Rc::new(RefCell::new(Entries::new())),
+            nil: true,
+        }))
+    }
+    /// A typed nil slice.
+    pub fn nil_list(kind: ListKind) -> Value {
+        Value::List(Rc::new(ListVal {
+            kind,
+            items: vec![],
+            nil: true,
+        }))
     }
 
     pub fn is_nil(&self) -> bool {
@@ -209,7 +253,7 @@ impl Value {
             Value::Bool(_) => "bool".into(),
             Value::Int(_, k) => k.name().into(),
             Value::Float(_) => "float64".into(),
-            Value::Str(_) => "string".into(),
+            Value::Str(_) | Value::BStr(_) => "string".into(),
             Value::Bytes(_) => "[]uint8".into(),
             Value::List(l) => match l.kind {
                 ListKind::Iface => "[]interface {}".into(),
@@ -235,7 +279,7 @@ impl Value {
             Value::Bool(_) => "bool",
             Value::Int(_, k) => k.name(),
             Value::Float(_) => "float64",
-            Value::Str(_) => "string",
+            Value::Str(_) | Value::BStr(_) => "string",
             Value::Bytes(_) | Value::List(_) => "slice",
             Value::Map(_) => "map",
             Value::Object(o) => o.kind_name(),
@@ -250,7 +294,7 @@ impl Value {
             Value::Int(i, _) => *i != 0,
             Value::Float(f) => *f != 0.0,
             Value::Str(s) => !s.is_empty(),
-            Value::Bytes(b) => !b.is_empty(),
+            Value::BStr(b) | Value::Bytes(b) => !b.is_empty(),
             Value::List(l) => !l.items.is_empty(),
             Value::Map(m) => !m.entries.borrow().is_empty(),
             Value::Object(o) => o.truth(),
@@ -261,7 +305,7 @@ impl Value {
     pub fn go_len(&self) -> Option<usize> {
         match self {
             Value::Str(s) => Some(s.len()),
-            Value::Bytes(b) => Some(b.len()),
+            Value::BStr(b) | Value::Bytes(b) => Some(b.len()),
             Value::List(l) => Some(l.items.len()),
             Value::Map(m) => Some(m.entries.borrow().len()),
             _ => None,
@@ -300,6 +344,7 @@ impl Value {
             Value::Map(m) if m.kind != kind => Value::Map(Rc::new(MapVal {
                 kind,
                 entries: m.entries.clone(),
+                nil: m.nil,
             })),
             other => other.clone(),
         }

@@ -390,7 +390,7 @@ impl Metadata {
         put(
             "Annotations",
             match &self.annotations {
-                None => Value::Nil,
+                None => Value::nil_map(MapKind::Str),
                 Some(a) => Value::map_of(
                     MapKind::Str,
                     a.iter()

@@ -116,7 +116,7 @@ impl Plain {
             Value::Int(i, _) => Plain::Int(*i),
             Value::Float(f) => Plain::Float(*f),
             Value::Str(s) => Plain::Str(s.to_string()),
-            Value::Bytes(b) => Plain::Str(String::from_utf8_lossy(b).into_owned()),
+            Value::BStr(b) | Value::Bytes(b) => Plain::Str(String::from_utf8_lossy(b).into_owned()),
             Value::List(l) => Plain::List(l.items.iter().map(Plain::from_value).collect()),
             Value::Map(m) => Plain::Map(
                 m.entries

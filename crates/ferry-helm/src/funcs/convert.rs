@@ -11,7 +11,7 @@ use crate::value::Value;
 pub fn strval(v: &Value) -> String {
     match v {
         Value::Str(s) => s.to_string(),
-        Value::Bytes(b) => String::from_utf8_lossy(b).into_owned(),
+        Value::BStr(b) | Value::Bytes(b) => String::from_utf8_lossy(b).into_owned(),
         Value::Object(o) => o.stringer().unwrap_or_else(|| gofmt::format_v(v)),
         other => gofmt::format_v(other),
     }
@@ -126,7 +126,11 @@ pub fn deep_equal(a: &Value, b: &Value) -> bool {
 }
 
 fn f_to_string(a: &[Value]) -> Result<Value, GoError> {
-    Ok(s(strval(&a[0])))
+    match &a[0] {
+        Value::BStr(_) => Ok(a[0].clone()),
+        Value::Bytes(b) => Ok(Value::from_bytes(b.to_vec())),
+        other => Ok(s(strval(other))),
+    }
 }
 
 fn f_atoi(a: &[Value]) -> Result<Value, GoError> {
@@ -245,14 +249,16 @@ fn f_seq(a: &[Value]) -> Result<Value, GoError> {
             (p[0], p[1] + step, step)
         }
         3 => {
+            // seq FIRST INCREMENT LAST
+            let (start, step, end) = (p[0], p[1], p[2]);
             let mut inc = 1;
-            if p[1] < p[0] {
+            if end < start {
                 inc = -1;
-                if p[2] > 0 {
+                if step > 0 {
                     return Ok(s(""));
                 }
             }
-            (p[0], p[1] + inc, p[2])
+            (start, end + inc, step)
         }
         _ => return Ok(s("")),
     };

@@ -739,9 +739,7 @@ fn f_decrypt_aes(a: &[Value]) -> R {
             plain.len() as i64 - pad as i64
         ));
     }
-    Ok(s(
-        String::from_utf8_lossy(&plain[..plain.len() - pad]).into_owned()
-    ))
+    Ok(Value::from_bytes(plain[..plain.len() - pad].to_vec()))
 }
 
 fn f_rand_bytes(a: &[Value]) -> R {

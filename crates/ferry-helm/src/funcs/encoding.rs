@@ -6,7 +6,7 @@ use std::rc::Rc;
 use rand::RngCore;
 use sha2::Digest;
 
-use super::{Reg, arg_str, err, s};
+use super::{Reg, arg_bytes, arg_str, err, s};
 use crate::json;
 use crate::object::Param::{self, *};
 use crate::template::GoError;
@@ -88,7 +88,8 @@ fn decode_generic(
             n += 1;
         }
         if pad_at.is_none() && chunk.len() < quantum {
-            return Err(bad(src.len()));
+            // an incomplete final quantum is reported at its first byte
+            return Err(bad(chunk[0].0));
         }
         let total_bits = n as u32 * bits;
         let nbytes = (total_bits / 8) as usize;
@@ -130,46 +131,42 @@ fn b32_encode(data: &[u8]) -> String {
 }
 
 fn f_b64enc(a: &[Value]) -> R {
-    Ok(s(b64_encode(arg_str(a, 0).as_bytes())))
+    Ok(s(b64_encode(arg_bytes(a, 0))))
 }
 
 fn f_b64dec(a: &[Value]) -> R {
-    Ok(match b64_decode(arg_str(a, 0)) {
-        Ok(b) => s(String::from_utf8_lossy(&b)),
+    Ok(match decode_generic(arg_bytes(a, 0), B64, 6, 4) {
+        Ok(b) => Value::from_bytes(b),
         Err(e) => s(e),
     })
 }
 
 fn f_b32enc(a: &[Value]) -> R {
-    Ok(s(b32_encode(arg_str(a, 0).as_bytes())))
+    Ok(s(b32_encode(arg_bytes(a, 0))))
 }
 
 fn f_b32dec(a: &[Value]) -> R {
-    Ok(match decode_generic(arg_str(a, 0).as_bytes(), B32, 5, 8) {
-        Ok(b) => s(String::from_utf8_lossy(&b)),
+    Ok(match decode_generic(arg_bytes(a, 0), B32, 5, 8) {
+        Ok(b) => Value::from_bytes(b),
         Err(e) => s(e),
     })
 }
 
 fn f_sha1(a: &[Value]) -> R {
-    Ok(s(hex::encode(sha1::Sha1::digest(arg_str(a, 0).as_bytes()))))
+    Ok(s(hex::encode(sha1::Sha1::digest(arg_bytes(a, 0)))))
 }
 
 fn f_sha256(a: &[Value]) -> R {
-    Ok(s(hex::encode(sha2::Sha256::digest(
-        arg_str(a, 0).as_bytes(),
-    ))))
+    Ok(s(hex::encode(sha2::Sha256::digest(arg_bytes(a, 0)))))
 }
 
 fn f_sha512(a: &[Value]) -> R {
-    Ok(s(hex::encode(sha2::Sha512::digest(
-        arg_str(a, 0).as_bytes(),
-    ))))
+    Ok(s(hex::encode(sha2::Sha512::digest(arg_bytes(a, 0)))))
 }
 
 fn f_adler32(a: &[Value]) -> R {
     let (mut x, mut y) = (1u32, 0u32);
-    for &b in arg_str(a, 0).as_bytes() {
+    for &b in arg_bytes(a, 0) {
         x = (x + b as u32) % 65521;
         y = (y + x) % 65521;
     }
@@ -501,14 +498,14 @@ fn f_get_host_by_name(_: &[Value]) -> R {
 pub(super) fn register(r: &mut Reg<'_>) {
     const S: &[Param] = &[Str];
     const A: &[Param] = &[Any];
-    r.f("b64enc", S, f_b64enc);
-    r.f("b64dec", S, f_b64dec);
-    r.f("b32enc", S, f_b32enc);
-    r.f("b32dec", S, f_b32dec);
-    r.f("sha1sum", S, f_sha1);
-    r.f("sha256sum", S, f_sha256);
-    r.f("sha512sum", S, f_sha512);
-    r.f("adler32sum", S, f_adler32);
+    r.bytes("b64enc", S, f_b64enc);
+    r.bytes("b64dec", S, f_b64dec);
+    r.bytes("b32enc", S, f_b32enc);
+    r.bytes("b32dec", S, f_b32dec);
+    r.bytes("sha1sum", S, f_sha1);
+    r.bytes("sha256sum", S, f_sha256);
+    r.bytes("sha512sum", S, f_sha512);
+    r.bytes("adler32sum", S, f_adler32);
     r.f("uuidv4", &[], f_uuidv4);
     r.f("toJson", A, f_to_json);
     r.f("mustToJson", A, f_must_to_json);

@@ -85,8 +85,7 @@ fn f_required(a: &[Value]) -> R {
         _ => false,
     };
     if missing {
-        // errors.Errorf(warnWrap(warn)): the message is a format string
-        return Err(GoError::msg(gofmt::sprintf(&warn_wrap(arg_str(a, 0)), &[])));
+        return Err(GoError::msg(warn_wrap(arg_str(a, 0))));
     }
     Ok(a[1].clone())
 }

@@ -163,6 +163,9 @@ fn f_concat(a: &[Value]) -> R {
             }
         }
     }
+    if out.is_empty() {
+        return Ok(Value::nil_list(ListKind::Iface));
+    }
     Ok(Value::list(out))
 }
 

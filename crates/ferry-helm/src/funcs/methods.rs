@@ -100,8 +100,8 @@ fn values_method(m: &Rc<MapVal>, name: &str, arg: &str) -> Result<Value, GoError
             if m.entries.borrow().is_empty() {
                 return Ok(Value::empty_map());
             }
-            // same entries, typed map[string]interface{}
-            Ok(Value::Map(m.clone()))
+            // the same map, typed map[string]interface{}
+            Ok(Value::Map(m.clone()).retyped(MapKind::Iface))
         }
         "Table" => match table(m, arg) {
             Ok(t) => Ok(Value::Map(retype(t, MapKind::Values))),
@@ -120,6 +120,7 @@ fn retype(m: Rc<MapVal>, kind: MapKind) -> Rc<MapVal> {
     Rc::new(MapVal {
         kind,
         entries: m.entries.clone(),
+        nil: m.nil,
     })
 }
 
@@ -131,10 +132,8 @@ fn files_method(m: &Rc<MapVal>, name: &str, arg: &str) -> Result<Value, GoError>
         }
     };
     match name {
-        "Get" => Ok(Value::string(
-            bytes(arg)
-                .map(|b| String::from_utf8_lossy(&b).into_owned())
-                .unwrap_or_default(),
+        "Get" => Ok(Value::from_bytes(
+            bytes(arg).map(|b| b.to_vec()).unwrap_or_default(),
         )),
         "GetBytes" => Ok(Value::Bytes(
             bytes(arg).unwrap_or_else(|| Rc::from(&[][..])),
@@ -166,7 +165,7 @@ fn files_method(m: &Rc<MapVal>, name: &str, arg: &str) -> Result<Value, GoError>
             ))
         }
         "AsConfig" | "AsSecrets" => {
-            if m.entries.borrow().is_empty() {
+            if m.nil {
                 return Ok(Value::str(""));
             }
             let mut e = Entries::new();

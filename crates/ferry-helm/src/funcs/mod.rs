@@ -46,6 +46,9 @@ pub struct FuncDef {
     pub params: &'static [Param],
     pub variadic: Option<Param>,
     pub imp: Imp,
+    /// Reads string arguments as bytes (Go strings may hold any bytes); other functions get
+    /// such strings as UTF-8 with invalid sequences replaced.
+    pub bytes_ok: bool,
 }
 
 pub struct Funcs {
@@ -59,11 +62,40 @@ impl Funcs {
 }
 
 pub fn call(def: &FuncDef, ctx: &mut FnCtx<'_, '_>, args: &[Value]) -> Result<Value, GoError> {
+    let converted: Vec<Value>;
+    let args = if !def.bytes_ok && args.iter().any(|a| matches!(a, Value::BStr(_))) {
+        converted = args
+            .iter()
+            .enumerate()
+            .map(|(i, a)| match a {
+                Value::BStr(b) if param_at(def, i) == Param::Str => {
+                    Value::string(String::from_utf8_lossy(b).into_owned())
+                }
+                other => other.clone(),
+            })
+            .collect();
+        &converted[..]
+    } else {
+        args
+    };
     match def.imp {
         Imp::Pure(f) => f(args),
         Imp::Ctx(f) => f(ctx, args),
         Imp::Method => Err(GoError::msg("method called as a function")),
     }
+}
+
+fn param_at(def: &FuncDef, i: usize) -> Param {
+    def.params
+        .get(i)
+        .copied()
+        .or(def.variadic)
+        .unwrap_or(Param::Any)
+}
+
+/// The bytes of a string argument (`Str` or `BStr`).
+pub(crate) fn arg_bytes(args: &[Value], i: usize) -> &[u8] {
+    args.get(i).and_then(Value::str_bytes).unwrap_or(&[])
 }
 
 /// Registration helper.
@@ -72,6 +104,14 @@ pub(crate) struct Reg<'m> {
 }
 
 impl Reg<'_> {
+    /// A function whose string parameters take raw bytes.
+    pub fn bytes(&mut self, name: &'static str, params: &'static [Param], f: PureFn) {
+        self.f(name, params, f);
+        if let Some(d) = self.map.get_mut(name) {
+            d.bytes_ok = true;
+        }
+    }
+
     pub fn f(&mut self, name: &'static str, params: &'static [Param], f: PureFn) {
         self.map.insert(
             name,
@@ -79,6 +119,7 @@ impl Reg<'_> {
                 params,
                 variadic: None,
                 imp: Imp::Pure(f),
+                bytes_ok: false,
             },
         );
     }
@@ -89,6 +130,7 @@ impl Reg<'_> {
                 params,
                 variadic: Some(variadic),
                 imp: Imp::Pure(f),
+                bytes_ok: false,
             },
         );
     }
@@ -105,6 +147,7 @@ impl Reg<'_> {
                 params,
                 variadic,
                 imp: Imp::Ctx(f),
+                bytes_ok: false,
             },
         );
     }

@@ -18,31 +18,79 @@ thread_local! {
     static CACHE: RefCell<HashMap<String, Result<Regex, String>>> = RefCell::new(HashMap::new());
 }
 
+/// The text Go's parser names for an unclosed `[`: from that bracket to the end.
+fn unclosed_class(expr: &str) -> Option<&str> {
+    let b = expr.as_bytes();
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            b'\\' => i += 2,
+            b'[' => {
+                let start = i;
+                let mut j = i + 1;
+                if j < b.len() && b[j] == b'^' {
+                    j += 1;
+                }
+                if j < b.len() && b[j] == b']' {
+                    j += 1;
+                }
+                let mut closed = false;
+                while j < b.len() {
+                    match b[j] {
+                        b'\\' => j += 2,
+                        b'[' if j + 1 < b.len() && b[j + 1] == b':' => {
+                            // [:alpha:] inside a class
+                            match expr[j + 2..].find(":]") {
+                                Some(k) => j += k + 4,
+                                None => j += 1,
+                            }
+                        }
+                        b']' => {
+                            closed = true;
+                            break;
+                        }
+                        _ => j += 1,
+                    }
+                }
+                if !closed {
+                    return Some(&expr[start..]);
+                }
+                i = j + 1;
+            }
+            _ => i += 1,
+        }
+    }
+    None
+}
+
 /// Go's wording of a syntax error: `error parsing regexp: <code>: `<expr>``.
 fn go_syntax_error(expr: &str, e: &regex::Error) -> String {
     let msg = e.to_string();
-    let code = if msg.contains("unclosed group") {
-        "missing closing )"
+    let (code, part) = if msg.contains("unclosed character class") {
+        ("missing closing ]", unclosed_class(expr).unwrap_or(expr))
+    } else if msg.contains("unclosed group") {
+        ("missing closing )", expr)
     } else if msg.contains("unopened group") {
-        "unexpected )"
-    } else if msg.contains("unclosed character class") {
-        "missing closing ]"
+        ("unexpected )", expr)
     } else if msg.contains("repetition operator missing expression") {
-        "missing argument to repetition operator"
+        ("missing argument to repetition operator", expr)
     } else if msg.contains("invalid character class range") || msg.contains("invalid range") {
-        "invalid character class range"
+        ("invalid character class range", expr)
     } else if msg.contains("escape sequence") || msg.contains("unrecognized escape") {
-        "invalid escape sequence"
+        ("invalid escape sequence", expr)
     } else if msg.contains("repetition quantifier") || msg.contains("decimal") {
-        "invalid repeat count"
+        ("invalid repeat count", expr)
     } else if msg.contains("capture group name") {
-        "invalid named capture"
+        ("invalid named capture", expr)
     } else if msg.contains("incomplete escape") {
-        "trailing backslash at end of expression"
+        ("trailing backslash at end of expression", "")
     } else {
-        "invalid or unsupported Perl syntax"
+        ("invalid or unsupported Perl syntax", expr)
     };
-    format!("error parsing regexp: {code}: `{expr}`")
+    if part.is_empty() {
+        return format!("error parsing regexp: {code}");
+    }
+    format!("error parsing regexp: {code}: `{part}`")
 }
 
 fn compile(expr: &str) -> Result<Regex, String> {
@@ -94,14 +142,22 @@ fn find_all(r: &Regex, st: &str, n: i64) -> Vec<String> {
     }
 }
 
+/// `FindAllString` returns a nil slice when nothing matches.
+fn found_list(v: Vec<String>) -> Value {
+    if v.is_empty() {
+        return Value::nil_list(crate::value::ListKind::Str);
+    }
+    Value::str_list(v)
+}
+
 fn f_find_all(a: &[Value]) -> R {
     let r = must_compile(arg_str(a, 0))?;
-    Ok(Value::str_list(find_all(&r, arg_str(a, 1), arg_int(a, 2))))
+    Ok(found_list(find_all(&r, arg_str(a, 1), arg_int(a, 2))))
 }
 
 fn f_must_find_all(a: &[Value]) -> R {
     let r = compile(arg_str(a, 0)).map_err(GoError::msg)?;
-    Ok(Value::str_list(find_all(&r, arg_str(a, 1), arg_int(a, 2))))
+    Ok(found_list(find_all(&r, arg_str(a, 1), arg_int(a, 2))))
 }
 
 fn f_find(a: &[Value]) -> R {

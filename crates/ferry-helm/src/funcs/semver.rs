@@ -20,7 +20,7 @@ pub struct Version {
     pub original: String,
 }
 
-pub const ERR_INVALID: &str = "Invalid Semantic Version";
+pub const ERR_INVALID: &str = "invalid semantic version";
 
 fn is_ident_char(c: char) -> bool {
     c.is_ascii_alphanumeric() || c == '-'
@@ -260,7 +260,7 @@ impl Constraints {
         let rewritten = rewrite_ranges(c);
         let mut ors = vec![];
         for seg in rewritten.split("||") {
-            let improper = || format!("improper constraint: {seg}");
+            let improper = || format!("improper constraint: {}", crate::gofmt::quote(seg));
             let mut ands = vec![];
             let mut rest = seg.trim_start();
             if rest.trim().is_empty() {

@@ -5,7 +5,7 @@ use rand::Rng;
 use rand::seq::SliceRandom;
 
 use super::convert::{strslice, strval};
-use super::{Reg, arg_int, arg_str, err, s};
+use super::{Reg, arg_bytes, arg_int, arg_str, err, s};
 use crate::gofmt;
 use crate::object::Param::{self, *};
 use crate::template::GoError;
@@ -212,8 +212,12 @@ fn initials(s: &str) -> String {
 
 /// Slices a string at byte offsets as Go does; a cut inside a UTF-8 sequence keeps the
 /// valid part (Go would emit the raw bytes).
-fn byte_slice(s: &str, from: usize, to: usize) -> String {
+fn lossy_slice(s: &str, from: usize, to: usize) -> String {
     String::from_utf8_lossy(&s.as_bytes()[from..to]).into_owned()
+}
+
+fn byte_slice(s: &[u8], from: usize, to: usize) -> Value {
+    Value::from_bytes(s[from..to].to_vec())
 }
 
 fn slice_panic(from: i64, to: i64, len: usize) -> GoError {
@@ -230,26 +234,26 @@ fn slice_panic(from: i64, to: i64, len: usize) -> GoError {
 
 fn f_trunc(a: &[Value]) -> R {
     let c = arg_int(a, 0);
-    let st = arg_str(a, 1);
+    let st = arg_bytes(a, 1);
     let len = st.len() as i64;
     if c < 0 && len + c > 0 {
-        return Ok(s(byte_slice(st, (len + c) as usize, st.len())));
+        return Ok(byte_slice(st, (len + c) as usize, st.len()));
     }
     if c >= 0 && len > c {
-        return Ok(s(byte_slice(st, 0, c as usize)));
+        return Ok(byte_slice(st, 0, c as usize));
     }
-    Ok(Value::str(st))
+    Ok(a[1].clone())
 }
 
 fn f_substr(a: &[Value]) -> R {
     let (start, end) = (arg_int(a, 0), arg_int(a, 1));
-    let st = arg_str(a, 2);
+    let st = arg_bytes(a, 2);
     let len = st.len() as i64;
     if start < 0 {
         if end < 0 || end > len {
             return Err(slice_panic(0, end, st.len()));
         }
-        return Ok(s(byte_slice(st, 0, end as usize)));
+        return Ok(byte_slice(st, 0, end as usize));
     }
     if end < 0 || end > len {
         if start > len {
@@ -257,12 +261,12 @@ fn f_substr(a: &[Value]) -> R {
                 "runtime error: slice bounds out of range [{start}:{len}]"
             )));
         }
-        return Ok(s(byte_slice(st, start as usize, st.len())));
+        return Ok(byte_slice(st, start as usize, st.len()));
     }
     if start > end {
         return Err(slice_panic(start, end, st.len()));
     }
-    Ok(s(byte_slice(st, start as usize, end as usize)))
+    Ok(byte_slice(st, start as usize, end as usize))
 }
 
 fn f_repeat(a: &[Value]) -> R {
@@ -316,20 +320,20 @@ fn abbreviate_full(st: &str, mut offset: i64, max_width: i64) -> Option<String> 
     if offset <= 4 {
         return Some(format!(
             "{}...",
-            byte_slice(st, 0, (max_width - 3) as usize)
+            lossy_slice(st, 0, (max_width - 3) as usize)
         ));
     }
     if max_width < 7 {
         return None;
     }
     if offset + max_width - 3 < len {
-        let rest = byte_slice(st, offset as usize, st.len());
+        let rest = lossy_slice(st, offset as usize, st.len());
         let ab = abbreviate_full(&rest, 0, max_width - 3)?;
         return Some(format!("...{ab}"));
     }
     Some(format!(
         "...{}",
-        byte_slice(st, (len - (max_width - 3)) as usize, st.len())
+        lossy_slice(st, (len - (max_width - 3)) as usize, st.len())
     ))
 }
 
@@ -510,7 +514,7 @@ fn f_quote(a: &[Value]) -> R {
         .iter()
         .filter(|v| !v.is_nil())
         .map(|v| match v {
-            Value::Bytes(b) => gofmt::quote_bytes(b),
+            Value::Bytes(b) | Value::BStr(b) => gofmt::quote_bytes(b),
             other => gofmt::quote(&strval(other)),
         })
         .collect();
@@ -638,7 +642,7 @@ enum WordType {
     Invalid,
     Number,
     Upper,
-    Alphabet,
+    Alnum,
     Connector,
     Punct,
     Other,
@@ -648,155 +652,156 @@ fn is_connector(c: char) -> bool {
     c == '-' || c == '_' || c.is_whitespace()
 }
 
-/// Splits the next word off `s` the way xstrings' `nextWord` does.
-fn next_word(st: &str) -> (WordType, &str, &str) {
-    let mut chars = st.char_indices().peekable();
-    let Some((_, c0)) = chars.next() else {
-        return (WordType::Invalid, "", "");
-    };
-    let t0 = rune_type(c0);
-    let mut end = c0.len_utf8();
-    match t0 {
-        WordType::Connector | WordType::Punct => {
-            // a run of the same kind
-            while let Some(&(i, c)) = chars.peek() {
-                if rune_type(c) != t0 {
-                    break;
-                }
-                end = i + c.len_utf8();
-                chars.next();
-            }
-            (t0, &st[..end], &st[end..])
-        }
-        WordType::Number => {
-            while let Some(&(i, c)) = chars.peek() {
-                if rune_type(c) != WordType::Number {
-                    break;
-                }
-                end = i + c.len_utf8();
-                chars.next();
-            }
-            (WordType::Number, &st[..end], &st[end..])
-        }
-        WordType::Upper => {
-            // "HTTPServer": an upper-case run keeps all but the last upper letter when
-            // followed by lower case; "Server": one upper then lower letters.
-            let mut uppers = vec![(0usize, c0)];
-            while let Some(&(i, c)) = chars.peek() {
-                if rune_type(c) == WordType::Upper {
-                    uppers.push((i, c));
-                    chars.next();
-                } else {
-                    break;
-                }
-            }
-            match chars.peek() {
-                Some(&(_, c)) if rune_type(c) == WordType::Alphabet => {
-                    if uppers.len() > 1 {
-                        let (i, _) = uppers[uppers.len() - 1];
-                        return (WordType::Upper, &st[..i], &st[i..]);
-                    }
-                    let mut end = c0.len_utf8();
-                    while let Some(&(i, c)) = chars.peek() {
-                        if rune_type(c) != WordType::Alphabet {
-                            break;
-                        }
-                        end = i + c.len_utf8();
-                        chars.next();
-                    }
-                    (WordType::Alphabet, &st[..end], &st[end..])
-                }
-                _ => {
-                    let (i, c) = uppers[uppers.len() - 1];
-                    let end = i + c.len_utf8();
-                    (WordType::Upper, &st[..end], &st[end..])
-                }
-            }
-        }
-        WordType::Alphabet => {
-            while let Some(&(i, c)) = chars.peek() {
-                if rune_type(c) != WordType::Alphabet {
-                    break;
-                }
-                end = i + c.len_utf8();
-                chars.next();
-            }
-            (WordType::Alphabet, &st[..end], &st[end..])
-        }
-        _ => {
-            while let Some(&(i, c)) = chars.peek() {
-                if rune_type(c) != t0 {
-                    break;
-                }
-                end = i + c.len_utf8();
-                chars.next();
-            }
-            (t0, &st[..end], &st[end..])
-        }
-    }
+fn is_punct(c: char) -> bool {
+    c.is_ascii_punctuation() && !is_connector(c)
+        || (!c.is_ascii() && !c.is_alphanumeric() && !c.is_whitespace() && !c.is_control())
 }
 
-fn rune_type(c: char) -> WordType {
-    if is_connector(c) {
+/// xstrings' `nextWord`: the type and text of the word at the start of `s`.
+fn next_word(s: &str) -> (WordType, &str, &str) {
+    let mut it = s.char_indices().peekable();
+    let Some((_, r)) = it.next() else {
+        return (WordType::Invalid, "", "");
+    };
+    let mut end = r.len_utf8();
+    let take_while = |it: &mut std::iter::Peekable<std::str::CharIndices<'_>>,
+                      end: &mut usize,
+                      f: &dyn Fn(char) -> bool| {
+        while let Some(&(i, c)) = it.peek() {
+            if !f(c) {
+                break;
+            }
+            *end = i + c.len_utf8();
+            it.next();
+        }
+    };
+    let wt = if is_connector(r) {
+        take_while(&mut it, &mut end, &is_connector);
         WordType::Connector
-    } else if c.is_uppercase() {
-        WordType::Upper
-    } else if c.is_alphabetic() {
-        WordType::Alphabet
-    } else if c.is_numeric() {
-        WordType::Number
-    } else if c.is_ascii_punctuation() || (!c.is_ascii() && !c.is_alphanumeric()) {
+    } else if is_punct(r) {
+        take_while(&mut it, &mut end, &is_punct);
         WordType::Punct
+    } else if r.is_uppercase() {
+        if let Some(&(_, c)) = it.peek() {
+            if c.is_uppercase() {
+                // a run of capitals; "HTTPServer" splits as "HTTP" + "Server"
+                let mut prev_start = end;
+                let mut last_end = end;
+                while let Some(&(i, c)) = it.peek() {
+                    if !c.is_uppercase() {
+                        break;
+                    }
+                    prev_start = i;
+                    last_end = i + c.len_utf8();
+                    it.next();
+                }
+                end = last_end;
+                if let Some(&(_, c)) = it.peek()
+                    && c.is_alphabetic()
+                {
+                    end = prev_start;
+                }
+            } else if c.is_alphabetic() {
+                take_while(&mut it, &mut end, &|c: char| {
+                    c.is_alphabetic() && !c.is_uppercase()
+                });
+            }
+        }
+        WordType::Upper
+    } else if r.is_alphabetic() {
+        take_while(&mut it, &mut end, &|c: char| {
+            c.is_alphabetic() && !c.is_uppercase()
+        });
+        WordType::Alnum
+    } else if r.is_numeric() {
+        take_while(&mut it, &mut end, &|c: char| c.is_numeric());
+        WordType::Number
     } else {
+        take_while(&mut it, &mut end, &|c: char| {
+            !(is_connector(c) || c.is_alphabetic() || c.is_numeric() || is_punct(c))
+        });
         WordType::Other
-    }
+    };
+    (wt, &s[..end], &s[end..])
 }
 
 fn to_lower_word(out: &mut String, wt: WordType, word: &str, connector: char) {
-    if wt == WordType::Connector {
-        for _ in word.chars() {
-            out.push(connector);
-        }
+    if wt != WordType::Upper && wt != WordType::Connector {
+        out.push_str(word);
         return;
     }
-    out.push_str(&lower(word));
+    for c in word.chars() {
+        if is_connector(c) {
+            out.push(connector);
+        } else if c.is_uppercase() {
+            out.push(go_lower(c));
+        } else {
+            out.push(c);
+        }
+    }
 }
 
-/// xstrings `camelCaseToLowerCase` (snakecase, kebabcase).
-fn camel_to_lower(st: &str, connector: char) -> String {
-    let mut out = String::new();
-    let mut words: Vec<(WordType, &str)> = vec![];
-    let mut rest = st;
-    while !rest.is_empty() {
-        let (wt, w, r) = next_word(rest);
-        words.push((wt, w));
-        rest = r;
+/// xstrings' `camelCaseToLowerCase` (snakecase, kebabcase).
+fn camel_to_lower(s: &str, connector: char) -> String {
+    if s.is_empty() {
+        return String::new();
     }
-    let mut prev: Option<WordType> = None;
-    for (i, (wt, w)) in words.iter().enumerate() {
-        match wt {
-            WordType::Connector => {
-                if i > 0 && i + 1 < words.len() {
-                    out.push(connector);
+    let mut buf = String::new();
+    let (mut wt, mut word, mut remaining) = next_word(s);
+    while !remaining.is_empty() {
+        if wt != WordType::Connector {
+            to_lower_word(&mut buf, wt, word, connector);
+        }
+        let prev = wt;
+        let last = word;
+        (wt, word, remaining) = next_word(remaining);
+        match prev {
+            WordType::Number => {
+                while wt == WordType::Alnum || wt == WordType::Number {
+                    to_lower_word(&mut buf, wt, word, connector);
+                    (wt, word, remaining) = next_word(remaining);
+                }
+                if wt != WordType::Invalid && wt != WordType::Punct && wt != WordType::Connector {
+                    buf.push(connector);
                 }
             }
-            WordType::Punct => out.push_str(w),
+            WordType::Connector => to_lower_word(&mut buf, prev, last, connector),
+            WordType::Punct => {}
             _ => {
-                if let Some(p) = prev {
-                    let glue = matches!(p, WordType::Alphabet | WordType::Upper | WordType::Number)
-                        && !(p == WordType::Number && *wt == WordType::Alphabet)
-                        && !(matches!(p, WordType::Alphabet | WordType::Upper)
-                            && *wt == WordType::Number);
-                    if glue {
-                        out.push(connector);
+                if wt != WordType::Number {
+                    if wt != WordType::Connector && wt != WordType::Punct {
+                        buf.push(connector);
                     }
+                    continue;
                 }
-                to_lower_word(&mut out, *wt, w, connector);
+                if remaining.is_empty() {
+                    continue;
+                }
+                let last = word;
+                (wt, word, remaining) = next_word(remaining);
+                // a number followed by something else belongs to the previous word ("Bld4Floor")
+                if wt != WordType::Alnum {
+                    to_lower_word(&mut buf, WordType::Number, last, connector);
+                    if wt != WordType::Connector && wt != WordType::Punct {
+                        buf.push(connector);
+                    }
+                    continue;
+                }
+                // lower-case letters after a number start a new word ("HTTP2xx")
+                buf.push(connector);
+                to_lower_word(&mut buf, WordType::Number, last, connector);
+                while wt == WordType::Alnum || wt == WordType::Number {
+                    to_lower_word(&mut buf, wt, word, connector);
+                    (wt, word, remaining) = next_word(remaining);
+                }
+                if wt != WordType::Invalid && wt != WordType::Connector && wt != WordType::Punct {
+                    buf.push(connector);
+                }
             }
         }
-        prev = Some(*wt);
     }
-    out
+    to_lower_word(&mut buf, wt, word, connector);
+    buf
 }
 
 fn f_snakecase(a: &[Value]) -> R {
@@ -807,12 +812,13 @@ fn f_kebabcase(a: &[Value]) -> R {
     Ok(s(camel_to_lower(arg_str(a, 0), '-')))
 }
 
-/// xstrings `ToPascalCase`: connectors removed, the letter after each connector and the
-/// first letter upper-cased, other letters kept.
+/// xstrings' `ToPascalCase`: leading connectors kept, the first letter and letters after
+/// connectors upper-cased, connectors dropped (a run keeps all but one); when the text
+/// starts with a capital, capitals following a capital are lower-cased ("JSONData" →
+/// "Jsondata").
 fn pascal(st: &str) -> String {
     let mut out = String::new();
     let mut chars = st.chars().peekable();
-    // leading connectors are kept
     while let Some(&c) = chars.peek() {
         if !is_connector(c) {
             break;
@@ -820,23 +826,30 @@ fn pascal(st: &str) -> String {
         out.push(c);
         chars.next();
     }
-    let mut upper_next = true;
-    let mut pending_connectors = String::new();
+    let Some(first) = chars.next() else {
+        return out;
+    };
+    let first_upper = first.is_uppercase();
+    let mut r0 = go_upper(first);
+    let mut r0_orig = first;
     for c in chars {
-        if is_connector(c) {
-            pending_connectors.push(c);
-            upper_next = true;
+        let (r1, r1_orig) = (r0, r0_orig);
+        r0_orig = c;
+        r0 = c;
+        if is_connector(c) && is_connector(r1_orig) {
+            out.push(r1);
             continue;
         }
-        pending_connectors.clear();
-        if upper_next {
-            out.push(go_upper(c));
-            upper_next = false;
+        if is_connector(r1_orig) {
+            r0 = go_upper(c);
         } else {
-            out.push(c);
+            if first_upper && c.is_uppercase() && r1_orig.is_uppercase() {
+                r0 = go_lower(c);
+            }
+            out.push(r1);
         }
     }
-    out.push_str(&pending_connectors);
+    out.push(r0);
     out
 }
 
@@ -855,13 +868,13 @@ pub(super) fn register(r: &mut Reg<'_>) {
     r.v("urlquery", &[], Any, f_urlquery);
     r.f("abbrev", &[Int, Str], f_abbrev);
     r.f("abbrevboth", &[Int, Int, Str], f_abbrevboth);
-    r.f("trunc", &[Int, Str], f_trunc);
+    r.bytes("trunc", &[Int, Str], f_trunc);
     r.f("trim", S, f_trim);
     r.f("upper", S, f_upper);
     r.f("lower", S, f_lower);
     r.f("title", S, f_title);
     r.f("untitle", S, f_untitle);
-    r.f("substr", &[Int, Int, Str], f_substr);
+    r.bytes("substr", &[Int, Int, Str], f_substr);
     r.f("repeat", &[Int, Str], f_repeat);
     r.f("trimall", SS, f_trim_all);
     r.f("trimAll", SS, f_trim_all);

@@ -512,6 +512,7 @@ impl<'s, 't, 'f> State<'s, 't, 'f> {
         let s = match v {
             Value::Nil => "<no value>".to_string(),
             Value::Str(s) => return self.write(s),
+            Value::BStr(b) => String::from_utf8_lossy(b).into_owned(),
             other => gofmt::format_v(other),
         };
         self.write(&s)
@@ -693,6 +694,7 @@ impl<'s, 't, 'f> State<'s, 't, 'f> {
                 params: sig.params,
                 variadic: sig.variadic,
                 imp: crate::funcs::Imp::Method,
+                bytes_ok: false,
             };
             let recv = receiver.v.clone();
             return self.eval_call(dot, &def, Some((&recv, name)), node, name, args, final_);
@@ -939,7 +941,7 @@ impl<'s, 't, 'f> State<'s, 't, 'f> {
             return Ok(v.v);
         }
         let ok = match (&v.v, typ) {
-            (Value::Str(_), Param::Str) => true,
+            (Value::Str(_) | Value::BStr(_), Param::Str) => true,
             (Value::Int(_, IntKind::Int), Param::Int) => true,
             (Value::Int(_, IntKind::Int64), Param::Int64) => true,
             (Value::Float(_), Param::Float) => true,
@@ -1199,7 +1201,7 @@ fn basic_kind(v: &Value) -> BasicKind {
         Value::Int(_, k) if k.is_unsigned() => BasicKind::Uint,
         Value::Int(..) => BasicKind::Int,
         Value::Float(_) => BasicKind::Float,
-        Value::Str(_) => BasicKind::Str,
+        Value::Str(_) | Value::BStr(_) => BasicKind::Str,
         _ => BasicKind::Other,
     }
 }
@@ -1211,7 +1213,13 @@ fn int_of(v: &Value) -> i64 {
     }
 }
 
-const ERR_BAD_COMPARISON: &str = "incompatible types for comparison";
+fn bad_comparison(a: &Value, b: &Value) -> GoError {
+    GoError::msg(format!(
+        "incompatible types for comparison: {} and {}",
+        a.type_name(),
+        b.type_name()
+    ))
+}
 const ERR_BAD_COMPARISON_TYPE: &str = "invalid type for comparison";
 
 fn builtin_eq(a: &Value, others: &[Dv]) -> Result<bool, GoError> {
@@ -1232,7 +1240,7 @@ fn builtin_eq(a: &Value, others: &[Dv]) -> Result<bool, GoError> {
                 }
                 _ => {
                     if k1 != BasicKind::Invalid && k2 != BasicKind::Invalid {
-                        return Err(GoError::msg(ERR_BAD_COMPARISON));
+                        return Err(bad_comparison(a, b));
                     }
                     false
                 }
@@ -1242,7 +1250,9 @@ fn builtin_eq(a: &Value, others: &[Dv]) -> Result<bool, GoError> {
                 (Value::Bool(x), Value::Bool(y)) => x == y,
                 (Value::Float(x), Value::Float(y)) => x == y,
                 (Value::Int(x, _), Value::Int(y, _)) => x == y,
-                (Value::Str(x), Value::Str(y)) => x == y,
+                (x, y) if x.str_bytes().is_some() && y.str_bytes().is_some() => {
+                    x.str_bytes() == y.str_bytes()
+                }
                 (Value::Nil, Value::Nil) => true,
                 _ => match (a, b) {
                     (Value::Map(_) | Value::List(_) | Value::Bytes(_), _) => {
@@ -1281,7 +1291,7 @@ fn builtin_lt(a: &Value, b: &Value) -> Result<bool, GoError> {
             (BasicKind::Uint, BasicKind::Int) => {
                 Ok(int_of(b) >= 0 && (int_of(a) as u64) < int_of(b) as u64)
             }
-            _ => Err(GoError::msg(ERR_BAD_COMPARISON)),
+            _ => Err(bad_comparison(a, b)),
         };
     }
     match (a, b) {
@@ -1294,7 +1304,9 @@ fn builtin_lt(a: &Value, b: &Value) -> Result<bool, GoError> {
                 Ok(x < y)
             }
         }
-        (Value::Str(x), Value::Str(y)) => Ok(x < y),
+        (x, y) if x.str_bytes().is_some() && y.str_bytes().is_some() => {
+            Ok(x.str_bytes() < y.str_bytes())
+        }
         _ => Err(GoError::msg(ERR_BAD_COMPARISON_TYPE)),
     }
 }

@@ -34,6 +34,7 @@ pub fn pretty_node(v: &crate::value::Value) -> Node {
         }
         Value::Float(f) => Node::Float(*f),
         Value::Str(s) => Node::Str(s.to_string()),
+        Value::BStr(b) => Node::Str(String::from_utf8_lossy(b).into_owned()),
         Value::Bytes(b) => Node::Seq(b.iter().map(|c| Node::Uint(*c as u64)).collect()),
         Value::List(l) => Node::Seq(l.items.iter().map(pretty_node).collect()),
         Value::Map(m) => Node::Map(

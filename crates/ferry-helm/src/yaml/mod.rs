@@ -131,6 +131,9 @@ pub fn from_value(v: &Value, depth: usize) -> Result<Node, YamlError> {
             resolve::number_from_json(&text)
         }
         Value::Str(s) => Node::Str(s.to_string()),
+        Value::BStr(b) => Node::Str(String::from_utf8_lossy(b).into_owned()),
+        Value::List(l) if l.nil => Node::Null,
+        Value::Map(m) if m.nil => Node::Null,
         Value::Bytes(b) => {
             use base64::Engine;
             Node::Str(base64::engine::general_purpose::STANDARD.encode(b))
