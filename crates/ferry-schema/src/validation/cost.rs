@@ -294,6 +294,8 @@ fn cost<'a>(e: &IdedExpr, env: &mut Env<'a>) -> (u64, Shape<'a>) {
             let len_of = |s: Option<&Shape<'_>>| s.map(|s| size(s, fallback)).unwrap_or(0);
             let subject = target.as_ref().or(args.first());
             let (fc, shape) = match call.func_name.as_str() {
+                // Logical operators cost their operands only (cel-go).
+                "_&&_" | "_||_" | "!_" | "_?_:_" => (0, Shape::Sized(1)),
                 "_==_" | "_!=_" | "_<_" | "_<=_" | "_>_" | "_>=_" => {
                     let l = len_of(args.first()).max(len_of(args.get(1)));
                     (1 + string_cost(l), Shape::Sized(1))

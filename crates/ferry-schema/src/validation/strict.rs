@@ -42,18 +42,29 @@ pub enum FieldValidation {
 }
 
 impl FieldValidation {
-    /// Parses the query parameter; absent means `Warn`. The error is the server's 400 message.
-    pub fn parse(param: Option<&str>) -> Result<FieldValidation, ValidationError> {
+    /// Parses the query parameter; absent means `Warn`. `options_kind` is the options type of
+    /// the verb (`CreateOptions`, `UpdateOptions`, `PatchOptions`): an unknown value is a 422
+    /// about it, as the server's options validation reports.
+    pub fn parse(
+        param: Option<&str>,
+        options_kind: &str,
+    ) -> Result<FieldValidation, ValidationError> {
         match param {
             None | Some("") => Ok(FieldValidation::Warn),
             Some("Ignore") => Ok(FieldValidation::Ignore),
             Some("Warn") => Ok(FieldValidation::Warn),
             Some("Strict") => Ok(FieldValidation::Strict),
-            Some(other) => Err(ValidationError::BadRequest {
-                message: format!(
-                    "fieldValidation must be one of \"Ignore\", \"Warn\", or \"Strict\", got \"{other}\""
-                ),
-            }),
+            Some(other) => Err(Invalid::new(
+                options_kind,
+                "meta.k8s.io",
+                "",
+                vec![FieldError::not_supported(
+                    &FieldPath::new("fieldValidation"),
+                    other,
+                    &["", "Ignore", "Strict", "Warn"],
+                )],
+            )
+            .into()),
         }
     }
 }
@@ -186,9 +197,12 @@ fn lenient_yaml() -> serde_saphyr::Options {
 /// conversion gives: `yaml: unmarshal errors:\n  line 3: key "a" already set in map`.
 pub fn yaml_duplicates(text: &str) -> Vec<String> {
     let strict = serde_saphyr::options! { duplicate_keys: serde_saphyr::DuplicateKeyPolicy::Error };
-    match serde_saphyr::from_str_with_options::<Value>(text, strict) {
-        Err(serde_saphyr::Error::DuplicateMappingKey { key, location }) => {
-            let key = key.unwrap_or_default();
+    let Err(err) = serde_saphyr::from_str_with_options::<Value>(text, strict) else {
+        return Vec::new();
+    };
+    match err.without_snippet() {
+        serde_saphyr::Error::DuplicateMappingKey { key, location } => {
+            let key = key.clone().unwrap_or_default();
             vec![format!(
                 "yaml: unmarshal errors:\n  line {}: key {} already set in map",
                 location.line(),
@@ -205,6 +219,7 @@ pub fn yaml_duplicates(text: &str) -> Vec<String> {
 pub fn scan_json(body: &[u8], ts: &TypeSchema) -> StrictFindings {
     let mode = Mode::of(ts);
     let mut scan = Scanner {
+        root_mode: mode,
         bytes: body,
         pos: 0,
         meta: ts.object_meta(),
@@ -248,6 +263,8 @@ const MAX_DEPTH: usize = 512;
 type At<'a> = Option<(Schema<'a>, Mode, bool)>;
 
 struct Scanner<'b, 'a> {
+    /// The decoder the body goes through (decides how findings are reported).
+    root_mode: Mode,
     bytes: &'b [u8],
     pos: usize,
     meta: Option<Schema<'a>>,
@@ -388,12 +405,11 @@ impl<'a> Scanner<'_, 'a> {
                 self.path.push('.');
             }
             self.path.push_str(&key);
-            let mode = at.map(|(_, m, _)| m);
             if seen.contains(&key) {
                 let msg = format!("duplicate field {}", gofmt::quote(&self.path));
-                match mode {
-                    Some(Mode::Structural) => self.duplicates.push(msg),
-                    _ => self.errors.push(msg),
+                match self.root_mode {
+                    Mode::Structural => self.duplicates.push(msg),
+                    Mode::Typed => self.errors.push(msg),
                 }
             } else {
                 seen.push(key.clone());
@@ -409,7 +425,7 @@ impl<'a> Scanner<'_, 'a> {
                     Child::Any => None,
                     Child::Unknown => {
                         if report {
-                            match mode {
+                            match self.root_mode {
                                 Mode::Typed => self
                                     .errors
                                     .push(format!("unknown field {}", gofmt::quote(&self.path))),
@@ -431,11 +447,6 @@ impl<'a> Scanner<'_, 'a> {
                     .unwrap_or_default();
                 self.go_structs.push(holder);
             }
-            let child_at = match (child_at, mode) {
-                // Structural mode also needs duplicate detection below unknown/any fields.
-                (None, Some(Mode::Structural)) => None,
-                (c, _) => c,
-            };
             self.value(child_at, depth + 1)?;
             if struct_field {
                 self.go_fields.pop();
