@@ -3,11 +3,14 @@
 
 use std::process::ExitCode;
 
+mod build;
 mod policy;
 mod version;
 
 #[derive(Debug, clap::Subcommand)]
 pub enum Command {
+    /// Render manifests locally (kustomize, ...).
+    Build(build::Args),
     /// Check manifests against Gatekeeper policies (ConstraintTemplates and constraints).
     Policy(policy::Args),
     /// Print the client version.
@@ -17,6 +20,7 @@ pub enum Command {
 
 pub fn run(command: Command) -> anyhow::Result<ExitCode> {
     match command {
+        Command::Build(args) => build::run(args),
         Command::Policy(args) => policy::run(args),
         Command::Version(args) => version::run(args),
     }
