@@ -66,11 +66,13 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     .with_context(|| format!("building {}", args.dir.display()))?;
     let text = ferry_kustomize::to_yaml(&objects);
     match &args.output {
-        Some(path) => std::fs::write(path, text)
-            .with_context(|| format!("writing {}", path.display()))?,
+        Some(path) => {
+            std::fs::write(path, text).with_context(|| format!("writing {}", path.display()))?
+        }
         None => {
             let mut out = std::io::stdout().lock();
-            out.write_all(text.as_bytes()).context("writing to standard output")?;
+            out.write_all(text.as_bytes())
+                .context("writing to standard output")?;
             out.flush().context("writing to standard output")?;
         }
     }
