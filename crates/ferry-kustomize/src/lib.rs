@@ -70,7 +70,7 @@ pub enum Reorder {
 pub struct BuildOptions {
     pub load_restrictions: LoadRestrictions,
     pub reorder: Reorder,
-    /// Add `app.kubernetes.io/managed-by: kustomize-v5.5.0` to every object.
+    /// Add `app.kubernetes.io/managed-by` ([`MANAGED_BY_VALUE`]) to every object.
     pub add_managed_by_label: bool,
     /// Fetches remote bases (git URLs); without one they are refused.
     pub remote: Option<Arc<dyn RemoteFetcher>>,
@@ -87,7 +87,8 @@ impl std::fmt::Debug for BuildOptions {
     }
 }
 
-pub const MANAGED_BY_VALUE: &str = "kustomize-v5.5.0";
+/// What kubectl's embedded kustomize writes (its build reports version "(devel)").
+pub const MANAGED_BY_VALUE: &str = "kustomize-(devel)";
 
 /// Build the kustomization in `dir`.
 pub fn build(dir: &Path, options: &BuildOptions) -> Result<Vec<Value>, Error> {

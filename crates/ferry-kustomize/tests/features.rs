@@ -1,0 +1,172 @@
+//! Features the krusty cases cover little: each tests/data/extra-cases directory builds to what
+//! `kubectl kustomize` printed for it; and kustomize's load restrictions.
+
+use std::path::{Path, PathBuf};
+
+use ferry_kustomize::{BuildOptions, LoadRestrictions, build, to_yaml};
+
+fn extra() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/extra-cases")
+}
+
+fn case(name: &str) {
+    let dir = extra().join(name);
+    let build_dir = match std::fs::read_to_string(dir.join("BUILD_DIR")) {
+        Ok(sub) => dir.join(sub.trim()),
+        Err(_) => dir.clone(),
+    };
+    let expected = std::fs::read_to_string(dir.join("expected.yaml")).expect("expected.yaml");
+    let objects =
+        build(&build_dir, &BuildOptions::default()).unwrap_or_else(|e| panic!("{name}: {e}"));
+    let actual = to_yaml(&objects);
+    if actual != expected {
+        let line = expected
+            .lines()
+            .zip(actual.lines())
+            .position(|(a, b)| a != b)
+            .map_or(0, |i| i + 1);
+        panic!("{name}: output differs from line {line}:\n{actual}");
+    }
+}
+
+#[test]
+fn custom_openapi_schema_gives_merge_keys() {
+    case("openapi-schema");
+}
+
+#[test]
+fn sort_options_legacy_with_custom_order() {
+    case("sort-legacy-custom");
+}
+
+#[test]
+fn sort_options_fifo() {
+    case("sort-fifo");
+}
+
+#[test]
+fn managed_by_label() {
+    case("managed-by");
+}
+
+#[test]
+fn name_references_across_kinds() {
+    case("name-references");
+}
+
+#[test]
+fn generators_from_files_and_env_files() {
+    case("generator-files");
+}
+
+fn write(p: &Path, s: &str) {
+    std::fs::create_dir_all(p.parent().expect("parent")).expect("mkdir");
+    std::fs::write(p, s).expect("write");
+}
+
+const CM: &str = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\n";
+
+#[test]
+fn files_outside_the_root_are_refused() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let root = tmp.path();
+    write(&root.join("outside.yaml"), CM);
+    write(
+        &root.join("app/kustomization.yaml"),
+        "resources:\n- ../outside.yaml\n",
+    );
+    let err = build(&root.join("app"), &BuildOptions::default()).expect_err("refused");
+    assert!(err.to_string().contains("is not in or below"), "{err}");
+    let ok = build(
+        &root.join("app"),
+        &BuildOptions {
+            load_restrictions: LoadRestrictions::None,
+            ..Default::default()
+        },
+    );
+    assert_eq!(ok.expect("allowed without restrictions").len(), 1);
+}
+
+#[cfg(unix)]
+#[test]
+fn symlinks_cannot_escape_the_root() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let root = tmp.path();
+    write(&root.join("secret/cm.yaml"), CM);
+    write(
+        &root.join("app/kustomization.yaml"),
+        "resources:\n- link.yaml\n",
+    );
+    std::os::unix::fs::symlink(root.join("secret/cm.yaml"), root.join("app/link.yaml"))
+        .expect("symlink");
+    let err = build(&root.join("app"), &BuildOptions::default()).expect_err("refused");
+    assert!(err.to_string().contains("is not in or below"), "{err}");
+}
+
+#[test]
+fn remote_bases_are_refused_without_a_fetcher() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    write(
+        &tmp.path().join("kustomization.yaml"),
+        "resources:\n- https://github.com/kubernetes-sigs/kustomize//examples/multibases?ref=v1.0.6\n",
+    );
+    let err = build(tmp.path(), &BuildOptions::default()).expect_err("refused");
+    assert!(
+        err.to_string().contains("remote bases are disabled"),
+        "{err}"
+    );
+}
+
+#[test]
+fn remote_bases_use_the_fetcher() {
+    struct Local(PathBuf);
+    impl ferry_kustomize::RemoteFetcher for Local {
+        fn fetch(&self, url: &str) -> Result<PathBuf, String> {
+            assert_eq!(url, "github.com/example/repo//base?ref=v1");
+            Ok(self.0.clone())
+        }
+    }
+    let tmp = tempfile::tempdir().expect("tempdir");
+    write(
+        &tmp.path().join("fetched/kustomization.yaml"),
+        "resources:\n- cm.yaml\n",
+    );
+    write(&tmp.path().join("fetched/cm.yaml"), CM);
+    write(
+        &tmp.path().join("app/kustomization.yaml"),
+        "resources:\n- github.com/example/repo//base?ref=v1\nnamePrefix: p-\n",
+    );
+    let options = BuildOptions {
+        remote: Some(std::sync::Arc::new(Local(tmp.path().join("fetched")))),
+        ..Default::default()
+    };
+    let objects = build(&tmp.path().join("app"), &options).expect("build");
+    assert_eq!(objects[0]["metadata"]["name"], "p-x");
+}
+
+#[test]
+fn missing_kustomization_is_reported() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let err = build(tmp.path(), &BuildOptions::default()).expect_err("no kustomization");
+    assert!(err.is_missing_kustomization());
+    assert!(
+        err.to_string()
+            .contains("unable to find one of 'kustomization.yaml'"),
+        "{err}"
+    );
+}
+
+#[test]
+fn cycles_are_detected() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    write(
+        &tmp.path().join("a/kustomization.yaml"),
+        "resources:\n- ../b\n",
+    );
+    write(
+        &tmp.path().join("b/kustomization.yaml"),
+        "resources:\n- ../a\n",
+    );
+    let err = build(&tmp.path().join("a"), &BuildOptions::default()).expect_err("cycle");
+    assert!(err.to_string().contains("cycle detected"), "{err}");
+}
