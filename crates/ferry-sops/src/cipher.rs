@@ -29,7 +29,7 @@ const TAG_SIZE: usize = 16;
 /// Why a value could not be opened. Never carries plaintext or ciphertext.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum CipherError {
-    #[error("the value is not in sops' ENC[AES256_GCM,...] format")]
+    #[error("the value is not a sops-encrypted value (ENC[...])")]
     Format,
     #[error("the {0} field of the encrypted value is not valid base64")]
     Base64(&'static str),

@@ -24,6 +24,10 @@ pub struct EncryptOptions {
     pub encrypted_suffix: Option<String>,
     pub unencrypted_regex: Option<String>,
     pub encrypted_regex: Option<String>,
+    /// Encrypt only the values after a comment matching this (YAML).
+    pub encrypted_comment_regex: Option<String>,
+    /// Leave clear the values after a comment matching this (YAML).
+    pub unencrypted_comment_regex: Option<String>,
     /// Hash only the encrypted values into the MAC.
     pub mac_only_encrypted: bool,
     /// Named in errors.
@@ -142,11 +146,25 @@ pub fn encrypt(plain: &[u8], format: Format, options: &EncryptOptions) -> Result
         ("encrypted_suffix", &options.encrypted_suffix),
         ("unencrypted_regex", &options.unencrypted_regex),
         ("encrypted_regex", &options.encrypted_regex),
+        (
+            "unencrypted_comment_regex",
+            &options.unencrypted_comment_regex,
+        ),
+        ("encrypted_comment_regex", &options.encrypted_comment_regex),
     ];
-    let set: Vec<(&str, &str)> = rules_given
+    let mut set: Vec<(&str, &str)> = rules_given
         .iter()
         .filter_map(|(name, v)| v.as_deref().map(|v| (*name, v)))
         .collect();
+    let mut mac_only_encrypted = options.mac_only_encrypted;
+    if format == Format::Binary && (!set.is_empty() || mac_only_encrypted) {
+        // Like sops: a binary file is one value that is always encrypted.
+        tracing::warn!(
+            "sops encrypt: encryption rules do not apply to binary files; ignoring them"
+        );
+        set.clear();
+        mac_only_encrypted = false;
+    }
     if set.len() > 1 {
         return Err(fail(ErrorKind::Metadata(
             crate::MetadataError::ConflictingRules,
@@ -157,7 +175,7 @@ pub fn encrypt(plain: &[u8], format: Format, options: &EncryptOptions) -> Result
         .copied()
         .unwrap_or(("unencrypted_suffix", "_unencrypted"));
     let mut rules = Rules {
-        mac_only_encrypted: options.mac_only_encrypted,
+        mac_only_encrypted,
         ..Rules::default()
     };
     let pattern = |source: &str| match Pattern::new(source) {
@@ -168,7 +186,9 @@ pub fn encrypt(plain: &[u8], format: Format, options: &EncryptOptions) -> Result
         "unencrypted_suffix" => rules.unencrypted_suffix = rule.1.to_string(),
         "encrypted_suffix" => rules.encrypted_suffix = rule.1.to_string(),
         "unencrypted_regex" => rules.unencrypted_regex = pattern(rule.1)?,
-        _ => rules.encrypted_regex = pattern(rule.1)?,
+        "encrypted_regex" => rules.encrypted_regex = pattern(rule.1)?,
+        "unencrypted_comment_regex" => rules.unencrypted_comment_regex = pattern(rule.1)?,
+        _ => rules.encrypted_comment_regex = pattern(rule.1)?,
     }
 
     let mut data_key = Zeroizing::new([0u8; 32]);
@@ -192,8 +212,10 @@ pub fn encrypt(plain: &[u8], format: Format, options: &EncryptOptions) -> Result
         &recipients,
         &last_modified,
         &encrypted_mac,
-        set.first().copied(),
-        options.mac_only_encrypted,
+        // sops records the rule in force (the default suffix included),
+        // except for binary files, which carry none.
+        (format != Format::Binary).then_some(rule),
+        mac_only_encrypted,
     );
 
     let mut out_branches = std::mem::take(&mut branches.0);

@@ -43,6 +43,10 @@ pub use crate::keys::{DataKeyError, KeyError, Keyring};
 pub use crate::metadata::MetadataError;
 pub use crate::walk::WalkError;
 
+/// Documents nested deeper than this are refused (real sops files are a few
+/// levels deep; the bound keeps recursion far from the stack's limit).
+pub const MAX_NESTING: usize = 256;
+
 /// Inputs larger than this are refused (sops files are small; this bounds
 /// memory for hostile input).
 pub const MAX_INPUT_SIZE: usize = 64 << 20;

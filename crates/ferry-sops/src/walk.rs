@@ -16,7 +16,7 @@ const MAC_ONLY_ENCRYPTED_INIT: [u8; 32] = [
 ];
 
 /// Nesting bound for the walk (trees come from bounded parsers already).
-const MAX_DEPTH: usize = 1_000;
+const MAX_DEPTH: usize = crate::MAX_NESTING;
 
 /// A leaf that could not be processed. `path` is the key path (never the
 /// value).

@@ -6,7 +6,7 @@ use crate::tree::{Branch, Item, Value};
 
 use super::FormatError;
 
-const MAX_DEPTH: usize = 1_000;
+const MAX_DEPTH: usize = crate::MAX_NESTING;
 
 struct Reader<'a> {
     text: &'a [u8],

@@ -3,6 +3,7 @@
 
 mod age;
 mod pgp;
+mod pq;
 mod shamir;
 
 use std::fmt;
@@ -248,5 +249,118 @@ impl Keyring {
         let mut out = Zeroizing::new([0u8; 32]);
         out.copy_from_slice(&key);
         Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn read(path: &str) -> Vec<u8> {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/data/sops/getsops-sops/age-unit");
+        std::fs::read(root.join(path)).expect("fixture")
+    }
+
+    fn open_with(keyring: &Keyring, file: &str) -> Result<Zeroizing<Vec<u8>>, String> {
+        let enc = String::from_utf8(read(file)).expect("armored");
+        self::age::decrypt_data_key(&enc, &keyring.age)
+    }
+
+    #[test]
+    fn x25519_identity_file_opens_the_data_key() {
+        let mut keyring = Keyring::new();
+        assert_eq!(
+            keyring.add_age_identities(&read("keys.txt"), "keys.txt"),
+            Ok(1)
+        );
+        assert_eq!(
+            open_with(&keyring, "datakey.age")
+                .expect("opens")
+                .as_slice(),
+            b"data"
+        );
+        let mut other = Keyring::new();
+        other
+            .add_age_identities(&read("keys-other.txt"), "keys-other.txt")
+            .expect("loads");
+        assert!(open_with(&other, "datakey.age").is_err());
+    }
+
+    #[test]
+    fn ssh_ed25519_key_opens_the_data_key() {
+        let mut keyring = Keyring::new();
+        assert_eq!(
+            keyring.add_age_identities(&read("id_ed25519"), "id_ed25519"),
+            Ok(1)
+        );
+        assert_eq!(
+            open_with(&keyring, "datakey-ssh.age")
+                .expect("opens")
+                .as_slice(),
+            b"data"
+        );
+    }
+
+    #[test]
+    fn passphrase_protected_identity_file() {
+        let mut keyring = Keyring::new();
+        assert_eq!(
+            keyring.add_age_identities(&read("keys-scrypt.age"), "keys-scrypt.age"),
+            Err(KeyError::PassphraseRequired {
+                origin: "keys-scrypt.age".to_string()
+            })
+        );
+        assert!(matches!(
+            keyring.add_age_identities_with_passphrase(
+                &read("keys-scrypt.age"),
+                "keys-scrypt.age",
+                "wrong"
+            ),
+            Err(KeyError::Invalid { .. })
+        ));
+        assert_eq!(
+            keyring.add_age_identities_with_passphrase(
+                &read("keys-scrypt.age"),
+                "keys-scrypt.age",
+                "passphrase"
+            ),
+            Ok(1)
+        );
+        assert_eq!(
+            open_with(&keyring, "datakey.age")
+                .expect("opens")
+                .as_slice(),
+            b"data"
+        );
+    }
+
+    #[test]
+    fn post_quantum_identity_files_load() {
+        let mut keyring = Keyring::new();
+        assert_eq!(
+            keyring.add_age_identities(&read("keys-pq.txt"), "keys-pq.txt"),
+            Ok(1)
+        );
+    }
+
+    #[test]
+    fn flux_secret_entries_build_the_keyring() {
+        let age_key = read("keys.txt");
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/sops");
+        let pgp_key =
+            std::fs::read(root.join("fluxcd-kustomize-controller/pgp.asc")).expect("fixture");
+        let keyring = Keyring::from_secret_data([
+            ("identity.agekey", age_key.as_slice()),
+            ("pgp.asc", pgp_key.as_slice()),
+            ("sops.vault-token", b"t".as_slice()),
+            ("README", b"ignored".as_slice()),
+        ])
+        .expect("builds");
+        assert_eq!(keyring.len(), (1, 1));
+        assert_eq!(keyring.ignored_entries(), ["sops.vault-token".to_string()]);
+        let err = Keyring::from_secret_data([("bad.agekey", b"AGE-SECRET-KEY-1NOPE".as_slice())])
+            .expect_err("invalid");
+        assert!(err.to_string().starts_with("bad.agekey:"), "{err}");
     }
 }

@@ -53,7 +53,7 @@ impl Graph {
 
 /// Nesting bound for the composer's recursion (deeper input is refused, never
 /// overflowing the stack).
-pub(crate) const MAX_DEPTH: usize = 1_000;
+pub(crate) const MAX_DEPTH: usize = crate::MAX_NESTING;
 
 pub(crate) struct Composer {
     parser: Parser,

@@ -130,7 +130,8 @@ impl Emitter {
         Emitter {
             out: String::new(),
             best_indent: indent as isize,
-            best_width: 80,
+            // go-yaml v3 initialises the width to -1: no line folding.
+            best_width: (1usize << 31) - 1,
             events: Vec::new(),
             events_head: 0,
             states: Vec::new(),
@@ -797,6 +798,17 @@ impl Emitter {
         self.write_comment(&comment);
     }
 
+    /// After a block scalar header: the line comment, or else a line break
+    /// (go-yaml 3.0.2+; without it a value starting with a line break lost
+    /// that break, go-yaml issue 755).
+    fn process_line_comment_linebreak(&mut self) {
+        if self.line_comment.is_empty() {
+            self.put_break();
+        } else {
+            self.process_line_comment();
+        }
+    }
+
     fn process_foot_comment(&mut self) {
         if self.foot_comment.is_empty() {
             return;
@@ -1165,7 +1177,7 @@ impl Emitter {
     fn write_literal_scalar(&mut self, value: &[char]) {
         self.write_indicator("|", true, false, false);
         self.write_block_scalar_hints(value);
-        self.process_line_comment();
+        self.process_line_comment_linebreak();
         self.whitespace = true;
         let mut breaks = true;
         for &c in value {
@@ -1186,7 +1198,7 @@ impl Emitter {
     fn write_folded_scalar(&mut self, value: &[char]) {
         self.write_indicator(">", true, false, false);
         self.write_block_scalar_hints(value);
-        self.process_line_comment();
+        self.process_line_comment_linebreak();
         self.whitespace = true;
         let mut breaks = true;
         let mut leading_spaces = true;

@@ -28,6 +28,11 @@ struct Converter<'a> {
     expanding: Vec<NodeId>,
 }
 
+/// sops 3.11 keeps no "inline" mark on comments: a comment at the end of a
+/// value's line comes back as a comment line above it (later sops versions
+/// mark these; the tree keeps the flag so such files still emit correctly).
+const KEEP_INLINE_COMMENTS: bool = false;
+
 fn comment_lines(comment: &str, inline: bool) -> impl Iterator<Item = Comment> + '_ {
     comment
         .split('\n')
@@ -35,7 +40,7 @@ fn comment_lines(comment: &str, inline: bool) -> impl Iterator<Item = Comment> +
         .map(move |line| Comment {
             // sops drops the first byte, the '#'.
             text: line.get(1..).unwrap_or_default().to_string(),
-            inline,
+            inline: inline && KEEP_INLINE_COMMENTS,
         })
 }
 
