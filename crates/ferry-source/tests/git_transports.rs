@@ -345,3 +345,43 @@ async fn recovers_when_the_server_comes_back_and_keeps_the_last_artifact() {
     assert_eq!(after.artifact.revision, format!("master@sha1:{second}"));
     assert_eq!(env.files(&after)["deploy/app.yaml"], b"kind: Secret\n");
 }
+
+#[tokio::test]
+async fn a_server_that_never_answers_times_out() {
+    // Accepts connections and says nothing, like a hung server or a black-holing proxy.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    let silent = tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((socket, _)) = listener.accept().await {
+            held.push(socket);
+        }
+    });
+    let env = Env::new();
+    let mut s = spec(
+        "hung",
+        &format!("git://127.0.0.1:{port}/repo.git"),
+        GitReference::default(),
+    );
+    s.timeout = std::time::Duration::from_secs(1);
+    let started = std::time::Instant::now();
+    let err = env
+        .run(&s, &Credentials::none())
+        .await
+        .expect_err("hung server");
+    assert!(matches!(err, SourceError::Timeout { .. }), "{err:?}");
+    assert_eq!(err.reason(), reason::GIT_OPERATION_FAILED);
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(10),
+        "bounded by spec.timeout"
+    );
+    // A second reconciliation does not queue forever behind the stuck one.
+    let err = env
+        .run(&s, &Credentials::none())
+        .await
+        .expect_err("still hung");
+    assert!(matches!(err, SourceError::Timeout { .. }), "{err:?}");
+    silent.abort();
+}

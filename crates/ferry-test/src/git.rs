@@ -364,7 +364,7 @@ impl GitSshServer {
             .tempdir()?;
         let d = dir.path();
         let port = free_port()?;
-        let user = run(&mut Command::new("id").arg("-un")).await?;
+        let user = run(Command::new("id").arg("-un")).await?;
         let host_key = d.join("host_ed25519");
         let client_key = d.join("client_ed25519");
         for key in [&host_key, &client_key] {

@@ -4,7 +4,8 @@
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock, TryLockError};
+use std::time::{Duration, Instant};
 
 use sha2::{Digest, Sha256};
 
@@ -33,14 +34,33 @@ impl GitCache {
 
     /// Runs `f` on the bare repository for `redacted_url` (created when missing) while holding
     /// the process-wide lock of its directory.
+    ///
+    /// Waits for the lock at most `wait`: a fetch stuck on a server that never answers must
+    /// not queue every later reconciliation of the same URL behind it.
     pub fn with_repo<R>(
         &self,
         redacted_url: &str,
+        wait: Duration,
         f: impl FnOnce(&mut CachedRepo) -> Result<R, SourceError>,
     ) -> Result<R, SourceError> {
         let dir = self.dir_for(redacted_url);
         let lock = lock_for(&dir);
-        let _guard = lock.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let deadline = Instant::now() + wait;
+        let _guard = loop {
+            match lock.try_lock() {
+                Ok(guard) => break guard,
+                Err(TryLockError::Poisoned(poisoned)) => break poisoned.into_inner(),
+                Err(TryLockError::WouldBlock) if Instant::now() < deadline => {
+                    std::thread::sleep(Duration::from_millis(10));
+                }
+                Err(TryLockError::WouldBlock) => {
+                    return Err(SourceError::Timeout {
+                        url: redacted_url.to_string(),
+                        after: wait,
+                    });
+                }
+            }
+        };
         let repo = open_or_init(&dir)?;
         let mut cached = CachedRepo { repo, dir };
         f(&mut cached)

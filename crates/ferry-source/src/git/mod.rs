@@ -136,7 +136,7 @@ pub async fn reconcile_git(
     });
     // The callbacks enforce the deadline inside libgit2; this outer bound covers a connect
     // that hangs before any callback runs.
-    let grace = Duration::from_secs(5);
+    let grace = Duration::from_secs(2);
     match tokio::time::timeout(spec.timeout + grace, task).await {
         Ok(Ok(result)) => result,
         Ok(Err(join)) => Err(SourceError::Fetch {
@@ -170,7 +170,7 @@ pub fn reconcile_git_blocking(
     let checkout = spec.reference.checkout();
     let includes = resolve_includes(spec, store)?;
 
-    cache.with_repo(&url.redacted(), |cached| {
+    cache.with_repo(&url.redacted(), spec.timeout, |cached| {
         let resolved = fetch::fetch(cached, &session, &checkout)?;
         let repo = &cached.repo;
         let hash = resolved.commit.to_string();
