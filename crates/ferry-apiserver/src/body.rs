@@ -32,6 +32,9 @@ pub fn parse_object(content_type: &str, body: &[u8]) -> Result<Value, ApiError> 
         "" | "application/json" | "*/*" => serde_json::from_slice::<Value>(body)
             .map_err(|e| ApiError::bad_request(format!("error decoding request body: {e}")))?,
         "application/yaml" | "application/x-yaml" | "text/yaml" => parse_json_or_yaml(body)?,
+        crate::protobuf::MEDIA_TYPE => {
+            crate::protobuf::decode(body).map_err(|e| ApiError::bad_request(e.to_string()))?
+        }
         other => return Err(ApiError::unsupported_media_type(other)),
     };
     if !value.is_object() {
@@ -56,6 +59,10 @@ mod tests {
             parse_object("application/vnd.kubernetes.protobuf", b"x")
                 .unwrap_err()
                 .code,
+            400
+        );
+        assert_eq!(
+            parse_object("application/cbor", b"x").unwrap_err().code,
             415
         );
         assert!(parse_object("application/yaml", b"a: 1").is_ok());

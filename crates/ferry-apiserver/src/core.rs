@@ -56,6 +56,8 @@ pub enum Propagation {
 #[derive(Debug, Clone, Default)]
 pub struct DeleteOptions {
     pub dry_run: bool,
+    /// The deprecated `orphanDependents` as sent (a `false` makes a pending delete answer 202).
+    pub orphan_dependents: Option<bool>,
     pub propagation: Option<Propagation>,
     pub precondition_uid: Option<String>,
     pub precondition_rv: Option<String>,

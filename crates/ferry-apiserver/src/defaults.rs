@@ -154,6 +154,10 @@ pub fn apply(group: &str, kind: &str, object: &mut Value) {
                 for p in ports {
                     if let Some(p) = p.as_object_mut() {
                         default(p, "protocol", json!("TCP"));
+                        if matches!(p.get("targetPort"), Some(v) if v == &json!(0) || v == &json!(""))
+                        {
+                            p.remove("targetPort");
+                        }
                         if let Some(port) = p.get("port").cloned() {
                             default(p, "targetPort", port);
                         }

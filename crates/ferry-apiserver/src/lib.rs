@@ -34,6 +34,7 @@ pub mod kubeconfig;
 pub mod merge;
 pub mod meta;
 pub mod patch;
+pub mod protobuf;
 pub mod resources;
 pub mod schema;
 pub mod selector;

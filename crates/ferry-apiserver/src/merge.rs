@@ -108,14 +108,90 @@ pub fn apply(
     let name = live
         .map(|l| meta::meta_str(l, "name"))
         .unwrap_or_else(|| meta::meta_str(applied, "name"));
-    ssa::apply(
-        live,
-        applied,
-        &req,
-        opts.force,
-        schema.as_ref().map(|s| s.root()),
-    )
-    .map_err(|e| ssa_error(info, name, e))
+    let root = schema.as_ref().map(|s| s.root());
+    let normalized = live.map(|l| without_redundant_self_markers(l, req.manager));
+    let live = normalized.as_ref();
+    match ssa::apply(live, applied, &req, opts.force, root) {
+        Err(ssa::SsaError::Conflicts(conflicts)) if req.manager == "kubectl" && !opts.force => {
+            // The real server's last-applied manager: `kubectl apply --server-side` may take over
+            // fields that client-side apply recorded in the last-applied annotation.
+            let allowed = live
+                .map(|l| last_applied_fields(l, root))
+                .unwrap_or_default();
+            if conflicts
+                .conflicts
+                .iter()
+                .all(|c| allowed.contains(&c.field))
+            {
+                ssa::apply(live, applied, &req, true, root).map_err(|e| ssa_error(info, name, e))
+            } else {
+                let rest = conflicts
+                    .conflicts
+                    .into_iter()
+                    .filter(|c| !allowed.contains(&c.field))
+                    .collect();
+                Err(ssa_error(
+                    info,
+                    name,
+                    ssa::SsaError::Conflicts(ssa::Conflicts { conflicts: rest }),
+                ))
+            }
+        }
+        other => other.map_err(|e| ssa_error(info, name, e)),
+    }
+}
+
+/// Drops `"."` (the map itself) from the applier's own Apply entry wherever the map also lists
+/// owned children. kubectl's client-side-to-server-side migration copies an Update entry, with
+/// such markers, into the Apply entry; ferry-schema's `ssa::apply` would then prune the whole
+/// map when the next apply omits the marker, while the real server keeps maps whose children
+/// are still owned. The marker adds nothing there: owning a child implies the parent.
+fn without_redundant_self_markers(live: &Value, manager: &str) -> Value {
+    fn strip(fields: &mut Value) {
+        if let Some(map) = fields.as_object_mut() {
+            if map.len() > 1 {
+                map.remove(".");
+            }
+            map.values_mut().for_each(strip);
+        }
+    }
+    let mut live = live.clone();
+    if let Some(entries) = live
+        .pointer_mut("/metadata/managedFields")
+        .and_then(Value::as_array_mut)
+    {
+        for entry in entries {
+            if entry.get("manager").and_then(Value::as_str) == Some(manager)
+                && entry.get("operation").and_then(Value::as_str) == Some("Apply")
+                && let Some(fields) = entry.get_mut("fieldsV1")
+            {
+                strip(fields);
+            }
+        }
+    }
+    live
+}
+
+/// The fields (as conflict paths, `.spec.replicas`) of an object's
+/// `kubectl.kubernetes.io/last-applied-configuration`.
+fn last_applied_fields(
+    live: &Value,
+    schema: Option<ferry_schema::Schema<'_>>,
+) -> std::collections::HashSet<String> {
+    let Some(text) = live
+        .pointer("/metadata/annotations/kubectl.kubernetes.io~1last-applied-configuration")
+        .and_then(Value::as_str)
+    else {
+        return Default::default();
+    };
+    let Ok(config) = serde_json::from_str::<Value>(text) else {
+        return Default::default();
+    };
+    ssa::field_set(&config, schema)
+        .paths()
+        .iter()
+        .map(|p| ssa::display_path(p))
+        .collect()
 }
 
 /// Records a non-apply write (`Update` operation) in `new`'s managed fields.

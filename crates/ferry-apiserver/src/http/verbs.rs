@@ -178,11 +178,8 @@ async fn serve_inner(
                 return Err(verb_denied("delete"));
             }
             let body = super::read_body(body).await?;
-            let opts = delete_options(&query, &body)?;
-            let orphan_false = serde_json::from_slice::<Value>(&body)
-                .ok()
-                .and_then(|b| b.get("orphanDependents").and_then(Value::as_bool))
-                == Some(false);
+            let opts = delete_options(&query, &content_type(&headers), &body)?;
+            let orphan_false = opts.orphan_dependents == Some(false);
             match core.delete(&info, &namespace, name, &opts)? {
                 DeleteOutcome::Deleted(object) => {
                     if returns_deleted_object(&info) {
@@ -210,7 +207,7 @@ async fn serve_inner(
                 return Err(verb_denied("deletecollection"));
             }
             let body = super::read_body(body).await?;
-            let opts = delete_options(&query, &body)?;
+            let opts = delete_options(&query, &content_type(&headers), &body)?;
             let list_opts = list_options(&info, &query)?;
             let deleted =
                 core.delete_collection(&info, target.namespace.as_deref(), &list_opts, &opts)?;
@@ -347,10 +344,16 @@ fn write_options(
     })
 }
 
-fn delete_options(query: &Query, body: &[u8]) -> Result<DeleteOptions, ApiError> {
+fn delete_options(
+    query: &Query,
+    content_type: &str,
+    body: &[u8],
+) -> Result<DeleteOptions, ApiError> {
     let mut opts = DeleteOptions::default();
     let parsed: Value = if body.iter().all(u8::is_ascii_whitespace) {
         json!({})
+    } else if crate::protobuf::is_protobuf(content_type) {
+        crate::protobuf::decode(body).map_err(|e| ApiError::bad_request(e.to_string()))?
     } else {
         serde_json::from_slice(body)
             .map_err(|e| ApiError::bad_request(format!("error decoding DeleteOptions: {e}")))?
@@ -385,6 +388,7 @@ fn delete_options(query: &Query, body: &[u8]) -> Result<DeleteOptions, ApiError>
             _ => None,
         },
     );
+    opts.orphan_dependents = orphan;
     if let Some(orphan) = orphan {
         if opts.propagation.is_some() {
             return Err(ApiError::invalid_field(
