@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use crate::BuildOptions;
 use crate::error::Error;
-use crate::kustfile::{self, Image, Kustomization, Label, Patch};
+use crate::kustfile::{self, Image, Kustomization, Patch};
 use crate::loader::Loader;
 
 /// The fields of a Flux `Kustomization` (kustomize.toolkit.fluxcd.io) that change the build.
@@ -23,7 +23,9 @@ pub struct FluxOverrides {
     pub images: Vec<Image>,
     /// `spec.components`: appended to `components` (paths relative to the directory).
     pub components: Vec<String>,
-    /// `spec.commonMetadata.labels` / `.annotations`.
+    /// `spec.commonMetadata.labels` / `.annotations`: kustomize-controller sets them on the
+    /// metadata of every built object (not on selectors or pod templates), overriding keys the
+    /// objects already have.
     pub common_labels: BTreeMap<String, String>,
     pub common_annotations: BTreeMap<String, String>,
 }
@@ -43,14 +45,39 @@ impl FluxOverrides {
         k.patches.extend(self.patches.iter().cloned());
         k.images.extend(self.images.iter().cloned());
         k.components.extend(self.components.iter().cloned());
-        if !self.common_labels.is_empty() {
-            k.labels.push(Label {
-                pairs: self.common_labels.clone(),
-                ..Default::default()
-            });
-        }
-        for (key, v) in &self.common_annotations {
-            k.common_annotations.insert(key.clone(), v.clone());
+    }
+
+    /// Set commonMetadata on built objects, as kustomize-controller does after the build.
+    pub fn apply_common_metadata(&self, objects: &mut [serde_json::Value]) {
+        for o in objects {
+            let Some(obj) = o.as_object_mut() else {
+                continue;
+            };
+            let md = obj
+                .entry("metadata")
+                .or_insert_with(|| serde_json::Value::Object(Default::default()));
+            let Some(md) = md.as_object_mut() else {
+                continue;
+            };
+            for (field, pairs) in [
+                ("labels", &self.common_labels),
+                ("annotations", &self.common_annotations),
+            ] {
+                if pairs.is_empty() {
+                    continue;
+                }
+                let map = md
+                    .entry(field)
+                    .or_insert_with(|| serde_json::Value::Object(Default::default()));
+                if !map.is_object() {
+                    *map = serde_json::Value::Object(Default::default());
+                }
+                if let Some(map) = map.as_object_mut() {
+                    for (k, v) in pairs {
+                        map.insert(k.clone(), serde_json::Value::String(v.clone()));
+                    }
+                }
+            }
         }
     }
 }
@@ -129,5 +156,7 @@ pub fn build_flux(
         generated_kustomization(ldr.root())?
     };
     overrides.apply_to(&mut k);
-    crate::build_kustomization(ldr, k, options)
+    let mut objects = crate::build_kustomization(ldr, k, options)?;
+    overrides.apply_common_metadata(&mut objects);
+    Ok(objects)
 }
