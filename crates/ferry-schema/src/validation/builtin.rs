@@ -222,7 +222,8 @@ fn selector_is_empty(selector: &Value) -> bool {
 /// containers.
 fn workload_spec(object: &Value, kind: &str) -> Vec<FieldError> {
     let mut errs = Vec::new();
-    let spec = object.get("spec").cloned().unwrap_or_else(|| json!({}));
+    let no_spec = json!({});
+    let spec = object.get("spec").unwrap_or(&no_spec);
     if let Some(r) = spec.get("replicas").and_then(Value::as_i64)
         && r < 0
     {

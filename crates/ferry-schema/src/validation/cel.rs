@@ -11,12 +11,13 @@
 //! names differently from the API server (`my_field` would become `my__field`), so the walk and
 //! the value conversion are done here; kube-cel supplies the language and libraries.
 
-use std::{collections::HashMap, sync::Arc};
+use std::{borrow::Cow, collections::HashMap, sync::Arc};
 
 use kube_cel::{
     KubeCelExt,
     cel::{
-        self, Context, ExecutionError, Program,
+        self, Context, ExecutionError, IdedExpr, Program,
+        common::ast::{EntryExpr, Expr},
         objects::{Key, Map as CelMap, OptionalValue},
     },
 };
@@ -52,6 +53,75 @@ pub(crate) struct CelRule {
     pub field_path: Option<Result<String, String>>,
     pub optional_old_self: bool,
     pub uses_old_self: bool,
+    /// The fields of `self`/`oldSelf` the rule (and its messageExpression) selects, when it
+    /// uses them only through field selection: the values bound for evaluation are cut down to
+    /// these (the interpreter copies bound values on every reference). `None`: the whole value.
+    pub fields: Option<Vec<String>>,
+}
+
+/// The first-level fields of `self` and `oldSelf` an expression selects, or `None` when it uses
+/// either as a whole (compared, iterated, passed to a function).
+fn selected_fields(e: &IdedExpr, out: &mut Option<Vec<String>>) {
+    match &e.expr {
+        Expr::Select(sel) => {
+            if let Expr::Ident(name) = &sel.operand.expr
+                && (name == "self" || name == "oldSelf")
+            {
+                if let Some(fields) = out.as_mut()
+                    && !fields.contains(&sel.field)
+                {
+                    fields.push(sel.field.clone());
+                }
+                return;
+            }
+            selected_fields(&sel.operand, out);
+        }
+        Expr::Ident(name) => {
+            if name == "self" || name == "oldSelf" {
+                *out = None;
+            }
+        }
+        Expr::Call(call) => {
+            if let Some(t) = &call.target {
+                selected_fields(t, out);
+            }
+            for a in &call.args {
+                selected_fields(a, out);
+            }
+        }
+        Expr::Comprehension(c) => {
+            for x in [
+                &c.iter_range,
+                &c.accu_init,
+                &c.loop_cond,
+                &c.loop_step,
+                &c.result,
+            ] {
+                selected_fields(x, out);
+            }
+        }
+        Expr::List(l) => {
+            for x in &l.elements {
+                selected_fields(x, out);
+            }
+        }
+        Expr::Map(m) => {
+            for entry in &m.entries {
+                if let EntryExpr::MapEntry(me) = &entry.expr {
+                    selected_fields(&me.key, out);
+                    selected_fields(&me.value, out);
+                }
+            }
+        }
+        Expr::Struct(st) => {
+            for entry in &st.entries {
+                if let EntryExpr::StructField(f) = &entry.expr {
+                    selected_fields(&f.value, out);
+                }
+            }
+        }
+        Expr::Literal(_) | Expr::Unspecified => {}
+    }
 }
 
 /// The rules of a schema, by node.
@@ -99,7 +169,15 @@ pub(crate) fn compile_node(s: Schema<'_>) -> Vec<CelRule> {
             .and_then(Value::as_str)
             .filter(|p| !p.is_empty())
             .map(|p| normalize_field_path(p, s));
+        let mut fields = Some(Vec::new());
+        if let Ok(p) = &program {
+            selected_fields(p.expression(), &mut fields);
+        }
+        if let Some((_, Ok(mp))) = &message_expression {
+            selected_fields(mp.expression(), &mut fields);
+        }
         out.push(CelRule {
+            fields,
             index,
             raw: raw.clone(),
             message: raw
@@ -217,15 +295,22 @@ const CEL_RESERVED: &[&str] = &[
 /// The API server's field-name escaping (`cel.Escape`): `__` → `__underscores__`, `.` →
 /// `__dot__`, `-` → `__dash__`, `/` → `__slash__`, reserved words → `__word__`; names with other
 /// characters, or starting with a digit, are not accessible.
-pub fn escape_field_name(ident: &str) -> Option<String> {
+pub fn escape_field_name(ident: &str) -> Option<Cow<'_, str>> {
     let first = ident.chars().next()?;
     if first.is_ascii_digit() {
         return None;
     }
     if CEL_RESERVED.contains(&ident) {
-        return Some(format!("__{ident}__"));
+        return Some(Cow::Owned(format!("__{ident}__")));
     }
-    let mut out = String::with_capacity(ident.len());
+    let plain = ident
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b == b'_')
+        && !ident.contains("__");
+    if plain {
+        return Some(Cow::Borrowed(ident));
+    }
+    let mut out = String::with_capacity(ident.len() + 8);
     let b = ident.as_bytes();
     let mut i = 0;
     while i < b.len() {
@@ -243,7 +328,7 @@ pub fn escape_field_name(ident: &str) -> Option<String> {
         }
         i += 1;
     }
-    Some(out)
+    Some(Cow::Owned(out))
 }
 
 fn key(s: impl Into<String>) -> Key {
@@ -263,12 +348,20 @@ fn number(n: &serde_json::Number, as_double: bool) -> cel::Value {
     }
 }
 
-/// Converts a JSON value for CEL following its schema (`UnstructuredToVal`).
-pub(crate) fn to_cel(
+/// Converts a JSON value for CEL following its schema (`UnstructuredToVal`): declared field
+/// names escaped (map keys not), formats as CEL types, a resource's metadata reduced to its
+/// name fields.
+pub fn to_cel(v: &Value, s: Option<Schema<'_>>, resource_root: bool, depth: usize) -> cel::Value {
+    to_cel_fields(v, s, resource_root, depth, None)
+}
+
+/// [`to_cel`] keeping only the given (escaped) first-level fields of an object.
+fn to_cel_fields(
     v: &Value,
     s: Option<Schema<'_>>,
     resource_root: bool,
     depth: usize,
+    only: Option<&[String]>,
 ) -> cel::Value {
     if depth > 256 {
         return cel::Value::Null;
@@ -290,13 +383,19 @@ pub(crate) fn to_cel(
         Value::Object(map) => {
             let mut out: HashMap<Key, cel::Value> = HashMap::with_capacity(map.len());
             let node = s.map(|s| s.node());
-            let is_map = matches!(
-                node.map(|n| &n.additional_properties),
-                Some(AdditionalProperties::Schema(_))
-            ) && node.is_some_and(|n| n.properties.is_empty());
+            // Maps (additionalProperties) and objects of unknown fields keep their keys as written;
+            // declared fields are escaped.
+            let is_map = node.is_some_and(|n| {
+                n.properties.is_empty()
+                    && (matches!(n.additional_properties, AdditionalProperties::Schema(_))
+                        || n.preserve_unknown_fields)
+            });
             let embedded = resource_root || node.is_some_and(|n| n.embedded_resource);
             for (k, child) in map {
-                if embedded && k == "metadata" {
+                if embedded
+                    && k == "metadata"
+                    && only.is_none_or(|o| o.iter().any(|f| f == "metadata"))
+                {
                     // Only the name fields of a resource's metadata are visible to rules.
                     let mut meta: HashMap<Key, cel::Value> = HashMap::new();
                     if let Some(m) = child.as_object() {
@@ -317,12 +416,20 @@ pub(crate) fn to_cel(
                 let child_schema =
                     s.and_then(|s| s.property(k).or_else(|| s.additional_properties()));
                 let name = if is_map || s.is_none() {
-                    Some(k.clone())
+                    Some(Cow::Borrowed(k.as_str()))
                 } else {
                     escape_field_name(k)
                 };
+                if let (Some(only), Some(n)) = (only, name.as_deref())
+                    && !only.iter().any(|f| f == n)
+                {
+                    continue;
+                }
                 if let Some(name) = name {
-                    out.insert(key(name), to_cel(child, child_schema, false, depth + 1));
+                    out.insert(
+                        key(name.into_owned()),
+                        to_cel(child, child_schema, false, depth + 1),
+                    );
                 }
             }
             cel::Value::Map(CelMap { map: Arc::new(out) })
@@ -562,8 +669,8 @@ impl Walk<'_> {
             ));
             return false;
         }
-        let self_val = to_cel(v, Some(s), resource_root, 0);
-        let old_val = old.map(|o| to_cel(o, Some(s), resource_root, 0));
+        // Values bound as a whole, built once for the rules that need them.
+        let mut whole: Option<(cel::Value, Option<cel::Value>)> = None;
         for rule in rules {
             let program = match &rule.program {
                 Ok(p) => p,
@@ -605,9 +712,23 @@ impl Walk<'_> {
                 return false;
             }
             self.budget -= rule_cost as i64;
+            let (self_val, old_val) = match &rule.fields {
+                Some(fields) => (
+                    to_cel_fields(v, Some(s), resource_root, 0, Some(fields)),
+                    old.map(|o| to_cel_fields(o, Some(s), resource_root, 0, Some(fields))),
+                ),
+                None => whole
+                    .get_or_insert_with(|| {
+                        (
+                            to_cel(v, Some(s), resource_root, 0),
+                            old.map(|o| to_cel(o, Some(s), resource_root, 0)),
+                        )
+                    })
+                    .clone(),
+            };
             let result = BASE.with(|base| {
                 let mut ctx = base.new_inner_scope();
-                ctx.add_variable_from_value("self", self_val.clone());
+                ctx.add_variable_from_value("self", self_val);
                 bind_old_self(&mut ctx, rule, old_val.as_ref());
                 let r = program.execute(&ctx);
                 let msg = match (&r, &rule.message_expression) {

@@ -9,7 +9,7 @@ use serde_json::Map;
 
 use super::{cel, defaults};
 use crate::{
-    model::{Converter, NodeId, Schema, SchemaSet},
+    model::{Converter, ListType, NodeId, Schema, SchemaSet},
     registry::TypeSchema,
 };
 
@@ -21,6 +21,12 @@ pub struct Compiled {
     /// `metadata` of the CRD's schema as written (name and generateName restrictions).
     root_meta: Option<(SchemaSet, NodeId)>,
     pub(crate) has_defaults: bool,
+    /// Nodes whose subtree has `set`/`map` lists, or embedded resources: the walks that check
+    /// them skip the rest.
+    below_lists: HashMap<NodeId, bool>,
+    below_embedded: HashMap<NodeId, bool>,
+    /// Nodes with defaults below them (in a property, item or map value).
+    below_defaults: HashMap<NodeId, bool>,
 }
 
 impl Compiled {
@@ -64,11 +70,23 @@ impl Compiled {
         // recursive schemas settle on what was known when they were reached).
         for &id in &order {
             let s = set.get(id);
+            let n = s.node();
             let mut has = c.cel.by_node.contains_key(&id);
             if !has {
                 has = children(s).any(|ch| c.cel.below.get(&ch).copied().unwrap_or(false));
             }
             c.cel.below.insert(id, has);
+            let lists = matches!(n.list_type, Some(ListType::Set | ListType::Map))
+                || children(s).any(|ch| c.below_lists.get(&ch).copied().unwrap_or(false));
+            c.below_lists.insert(id, lists);
+            let embedded = n.embedded_resource
+                || children(s).any(|ch| c.below_embedded.get(&ch).copied().unwrap_or(false));
+            c.below_embedded.insert(id, embedded);
+            let defaults = children(s).any(|ch| {
+                set.get(ch).node().default.is_some()
+                    || c.below_defaults.get(&ch).copied().unwrap_or(false)
+            });
+            c.below_defaults.insert(id, defaults);
         }
         if let Some(meta) = ts
             .crd_schema()
@@ -91,6 +109,21 @@ impl Compiled {
     /// The root `metadata` schema as the CRD wrote it.
     pub(crate) fn root_meta(&self) -> Option<Schema<'_>> {
         self.root_meta.as_ref().map(|(set, id)| set.get(*id))
+    }
+
+    /// Whether `set`/`map` lists occur at or below the node.
+    pub(crate) fn lists_below(&self, id: NodeId) -> bool {
+        self.below_lists.get(&id).copied().unwrap_or(false)
+    }
+
+    /// Whether a property, item or map value at or below the node declares a default.
+    pub(crate) fn defaults_below(&self, id: NodeId) -> bool {
+        self.below_defaults.get(&id).copied().unwrap_or(false)
+    }
+
+    /// Whether embedded resources occur at or below the node.
+    pub(crate) fn embedded_below(&self, id: NodeId) -> bool {
+        self.below_embedded.get(&id).copied().unwrap_or(false)
     }
 
     /// Whether any `x-kubernetes-validations` rule exists.

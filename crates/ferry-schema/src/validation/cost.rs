@@ -152,19 +152,13 @@ fn select<'a>(shape: &Shape<'a>, field: &str) -> Shape<'a> {
         Shape::Values(vs) => Shape::Values(
             vs.iter()
                 .filter_map(|v| v.as_object())
-                .flat_map(|m| {
-                    m.iter()
-                        .filter(|(k, _)| {
-                            escape_field_name(k).as_deref() == Some(field) || k.as_str() == field
-                        })
-                        .map(|(_, v)| v)
-                })
+                .flat_map(|m| m.iter().filter(|(k, _)| key_is(k, field)).map(|(_, v)| v))
                 .collect(),
         ),
         Shape::Schema(s) => {
             let found = s
                 .properties()
-                .find(|(k, _)| escape_field_name(k).as_deref() == Some(field))
+                .find(|(k, _)| key_is(k, field))
                 .map(|(_, p)| p)
                 .or_else(|| s.additional_properties());
             match found {
@@ -174,6 +168,15 @@ fn select<'a>(shape: &Shape<'a>, field: &str) -> Shape<'a> {
         }
         _ => Shape::Unknown,
     }
+}
+
+/// Whether JSON key `k` is the CEL field `field` (escaped), without allocating for plain names.
+fn key_is(k: &str, field: &str) -> bool {
+    if k == field {
+        return true;
+    }
+    let plain = k.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') && !k.contains("__");
+    !plain && escape_field_name(k).as_deref() == Some(field)
 }
 
 fn elements<'a>(shape: &Shape<'a>) -> Shape<'a> {

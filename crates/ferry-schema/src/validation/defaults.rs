@@ -5,6 +5,7 @@
 
 use serde_json::Value;
 
+use super::compiled::Compiled;
 use crate::model::Schema;
 
 const MAX_DEPTH: usize = 512;
@@ -50,8 +51,8 @@ pub(crate) fn prune_nulls(v: &mut Value, s: Schema<'_>, root: bool, depth: usize
 }
 
 /// `structuraldefaulting.Default`.
-pub(crate) fn apply(v: &mut Value, s: Schema<'_>, root: bool, depth: usize) {
-    if depth > MAX_DEPTH {
+pub(crate) fn apply(v: &mut Value, s: Schema<'_>, compiled: &Compiled, root: bool, depth: usize) {
+    if depth > MAX_DEPTH || !compiled.defaults_below(s.id()) {
         return;
     }
     match v {
@@ -75,14 +76,14 @@ pub(crate) fn apply(v: &mut Value, s: Schema<'_>, root: bool, depth: usize) {
                     continue;
                 }
                 if let Some(prop) = s.property(k) {
-                    apply(child, prop, false, depth + 1);
+                    apply(child, prop, compiled, false, depth + 1);
                 } else if let Some(ap) = s.additional_properties() {
                     if is_non_nullable_null(child, ap)
                         && let Some(d) = ap.node().default.as_ref()
                     {
                         *child = d.clone();
                     }
-                    apply(child, ap, false, depth + 1);
+                    apply(child, ap, compiled, false, depth + 1);
                 }
             }
         }
@@ -94,7 +95,7 @@ pub(crate) fn apply(v: &mut Value, s: Schema<'_>, root: bool, depth: usize) {
                     {
                         *item = d.clone();
                     }
-                    apply(item, is, false, depth + 1);
+                    apply(item, is, compiled, false, depth + 1);
                 }
             }
         }

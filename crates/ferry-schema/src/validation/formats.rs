@@ -10,7 +10,7 @@ use regex::Regex;
 /// dashes: `date-time` is `datetime`).
 pub fn is_supported(format: &str) -> bool {
     matches!(
-        normalize(format).as_str(),
+        &*normalize(format),
         "bsonobjectid"
             | "uri"
             | "email"
@@ -38,8 +38,12 @@ pub fn is_supported(format: &str) -> bool {
     )
 }
 
-fn normalize(format: &str) -> String {
-    format.replace('-', "")
+fn normalize(format: &str) -> std::borrow::Cow<'_, str> {
+    if format.contains('-') {
+        std::borrow::Cow::Owned(format.replace('-', ""))
+    } else {
+        std::borrow::Cow::Borrowed(format)
+    }
 }
 
 fn re(cell: &'static OnceLock<Regex>, pattern: &str) -> &'static Regex {
@@ -57,7 +61,7 @@ pub fn check(format: &str, value: &str) -> bool {
     static HEXCOLOR: OnceLock<Regex> = OnceLock::new();
     static RGBCOLOR: OnceLock<Regex> = OnceLock::new();
     static EMAIL: OnceLock<Regex> = OnceLock::new();
-    match normalize(format).as_str() {
+    match &*normalize(format) {
         "bsonobjectid" => value.len() == 24 && value.bytes().all(|b| b.is_ascii_hexdigit()),
         "uri" => is_request_uri(value),
         "email" => re(&EMAIL, r"^(?:[^<>@\s]+@[^<>@\s]+|[^<>]*<[^<>@\s]+@[^<>@\s]+>)$").is_match(value),

@@ -54,7 +54,7 @@ pub fn default_custom_resource(object: &mut Value, ts: &TypeSchema) {
     let compiled = ts.compiled();
     defaults::prune_nulls(object, ts.root(), true, 0);
     if compiled.has_defaults {
-        defaults::apply(object, ts.root(), true, 0);
+        defaults::apply(object, ts.root(), compiled, true, 0);
     }
 }
 
@@ -82,14 +82,26 @@ pub fn validate_custom_resource(
         }
     };
     errs.extend(values::validate(ts.root(), object, old, compiled));
-    structure::embedded_resources(ts.root(), object, &FieldPath::nil(), &mut errs, 0);
-    let old_list_errors = old.map(|o| {
-        let mut e = Vec::new();
-        structure::list_sets_and_maps(ts.root(), o, &FieldPath::nil(), &mut e, 0);
-        e.len()
-    });
-    if old_list_errors.unwrap_or(0) == 0 {
-        structure::list_sets_and_maps(ts.root(), object, &FieldPath::nil(), &mut errs, 0);
+    if compiled.embedded_below(ts.root().id()) {
+        structure::embedded_resources(ts.root(), object, &FieldPath::nil(), &mut errs, compiled, 0);
+    }
+    if compiled.lists_below(ts.root().id()) {
+        // On update, list uniqueness is only checked if the old object had no such errors.
+        let old_list_errors = old.map(|o| {
+            let mut e = Vec::new();
+            structure::list_sets_and_maps(ts.root(), o, &FieldPath::nil(), &mut e, compiled, 0);
+            e.len()
+        });
+        if old_list_errors.unwrap_or(0) == 0 {
+            structure::list_sets_and_maps(
+                ts.root(),
+                object,
+                &FieldPath::nil(),
+                &mut errs,
+                compiled,
+                0,
+            );
+        }
     }
     let mut warnings = Vec::new();
     if compiled.has_rules() {

@@ -15,6 +15,8 @@
 //! reports them as it reads), sorted for custom resources (pruning sorts what it removed), and
 //! in key order for YAML bodies (converted to JSON through a Go map first).
 
+use std::borrow::Cow;
+
 use serde_json::Value;
 
 use super::{
@@ -163,23 +165,23 @@ pub fn check_body(body: &[u8], is_yaml: bool, ts: &TypeSchema) -> StrictFindings
     if !is_yaml || looks_like_json(body) {
         return scan_json(body, ts);
     }
-    let mut findings = StrictFindings::default();
     let Ok(text) = std::str::from_utf8(body) else {
-        return findings;
+        return StrictFindings::default();
     };
-    findings.errors.extend(yaml_duplicates(text));
+    let duplicates = yaml_duplicates(text);
     let Ok(value) = serde_saphyr::from_str_with_options::<Value>(text, lenient_yaml()) else {
-        return findings;
+        return StrictFindings {
+            errors: duplicates,
+            type_error: None,
+        };
     };
-    let mut unknown = prune::unknown_fields(&value, ts);
-    if Mode::of(ts) == Mode::Structural {
-        unknown.sort();
-    }
-    findings.errors.extend(
-        unknown
-            .iter()
-            .map(|p| format!("unknown field {}", gofmt::quote(p))),
-    );
+    // The server converts YAML to JSON through a Go map (keys sorted) before decoding it:
+    // decoding the JSON form gives the same findings in the same order.
+    let json = serde_json::to_vec(&value).unwrap_or_default();
+    let mut findings = scan_json(&json, ts);
+    let mut errors = duplicates;
+    errors.append(&mut findings.errors);
+    findings.errors = errors;
     findings
 }
 
@@ -277,8 +279,8 @@ struct Scanner<'b, 'a> {
     path: String,
     /// Struct field names from the root, for Go's `UnmarshalTypeError.Field`, and the struct
     /// declaring each (`UnmarshalTypeError.Struct` is the innermost).
-    go_fields: Vec<String>,
-    go_structs: Vec<String>,
+    go_fields: Vec<Cow<'b, str>>,
+    go_structs: Vec<&'a str>,
 }
 
 /// The JSON type of a value as Go's decoder names it in type errors.
@@ -292,7 +294,7 @@ enum Kind {
     Number(usize, usize),
 }
 
-impl<'a> Scanner<'_, 'a> {
+impl<'b, 'a> Scanner<'b, 'a> {
     fn ws(&mut self) {
         while self.pos < self.bytes.len() && self.bytes[self.pos].is_ascii_whitespace() {
             self.pos += 1;
@@ -313,8 +315,8 @@ impl<'a> Scanner<'_, 'a> {
         }
     }
 
-    /// Reads a string literal (the opening quote is next).
-    fn string(&mut self) -> Option<String> {
+    /// Reads a string literal (the opening quote is next), borrowed when it has no escapes.
+    fn string(&mut self) -> Option<Cow<'b, str>> {
         self.ws();
         if self.peek() != Some(b'"') {
             return None;
@@ -325,13 +327,16 @@ impl<'a> Scanner<'_, 'a> {
         while let Some(b) = self.peek() {
             match b {
                 b'"' => {
-                    let raw = &self.bytes[start..self.pos];
+                    let bytes: &'b [u8] = self.bytes;
+                    let raw = &bytes[start..self.pos];
                     self.pos += 1;
                     if !has_escape {
-                        return std::str::from_utf8(raw).ok().map(str::to_owned);
+                        return std::str::from_utf8(raw).ok().map(Cow::Borrowed);
                     }
-                    let quoted = &self.bytes[start - 1..self.pos];
-                    return serde_json::from_slice::<String>(quoted).ok();
+                    let quoted = &bytes[start - 1..self.pos];
+                    return serde_json::from_slice::<String>(quoted)
+                        .ok()
+                        .map(Cow::Owned);
                 }
                 b'\\' => {
                     has_escape = true;
@@ -393,7 +398,7 @@ impl<'a> Scanner<'_, 'a> {
 
     fn object(&mut self, at: At<'a>, depth: usize) -> Option<()> {
         self.eat(b'{')?;
-        let mut seen: Vec<String> = Vec::new();
+        let mut seen: Vec<Cow<'b, str>> = Vec::new();
         if self.eat(b'}').is_some() {
             return Some(());
         }
@@ -443,7 +448,7 @@ impl<'a> Scanner<'_, 'a> {
                 self.go_fields.push(key.clone());
                 let holder = at
                     .and_then(|(s, _, _)| s.node().definition.as_deref())
-                    .map(|d| d.rsplit('.').next().unwrap_or(d).to_owned())
+                    .map(|d| d.rsplit('.').next().unwrap_or(d))
                     .unwrap_or_default();
                 self.go_structs.push(holder);
             }
@@ -551,8 +556,8 @@ impl<'a> Scanner<'_, 'a> {
     }
 
     /// The Go struct holding the innermost field: the definition that declares it.
-    fn go_struct_name(&self) -> String {
-        self.go_structs.last().cloned().unwrap_or_default()
+    fn go_struct_name(&self) -> &str {
+        self.go_structs.last().copied().unwrap_or_default()
     }
 }
 

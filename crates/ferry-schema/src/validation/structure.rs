@@ -5,6 +5,7 @@
 use serde_json::{Map, Value, json};
 
 use super::{
+    compiled::Compiled,
     field::{BadValue, FieldError, FieldPath},
     meta,
     names::{self, NameRule},
@@ -19,9 +20,10 @@ pub(crate) fn list_sets_and_maps(
     v: &Value,
     path: &FieldPath,
     out: &mut Vec<FieldError>,
+    compiled: &Compiled,
     depth: usize,
 ) {
-    if depth > MAX_DEPTH {
+    if depth > MAX_DEPTH || !compiled.lists_below(s.id()) {
         return;
     }
     match v {
@@ -33,16 +35,16 @@ pub(crate) fn list_sets_and_maps(
             }
             if let Some(item_schema) = s.items() {
                 for (i, item) in items.iter().enumerate() {
-                    list_sets_and_maps(item_schema, item, &path.index(i), out, depth + 1);
+                    list_sets_and_maps(item_schema, item, &path.index(i), out, compiled, depth + 1);
                 }
             }
         }
         Value::Object(map) => {
             for (k, child) in map {
                 if let Some(p) = s.property(k) {
-                    list_sets_and_maps(p, child, &path.child(k), out, depth + 1);
+                    list_sets_and_maps(p, child, &path.child(k), out, compiled, depth + 1);
                 } else if let Some(ap) = s.additional_properties() {
-                    list_sets_and_maps(ap, child, &path.key(k), out, depth + 1);
+                    list_sets_and_maps(ap, child, &path.key(k), out, compiled, depth + 1);
                 }
             }
         }
@@ -111,9 +113,10 @@ pub(crate) fn embedded_resources(
     v: &Value,
     path: &FieldPath,
     out: &mut Vec<FieldError>,
+    compiled: &Compiled,
     depth: usize,
 ) {
-    if depth > MAX_DEPTH {
+    if depth > MAX_DEPTH || !compiled.embedded_below(s.id()) {
         return;
     }
     match v {
@@ -123,16 +126,16 @@ pub(crate) fn embedded_resources(
             }
             for (k, child) in map {
                 if let Some(p) = s.property(k) {
-                    embedded_resources(p, child, &path.child(k), out, depth + 1);
+                    embedded_resources(p, child, &path.child(k), out, compiled, depth + 1);
                 } else if let Some(ap) = s.additional_properties() {
-                    embedded_resources(ap, child, &path.key(k), out, depth + 1);
+                    embedded_resources(ap, child, &path.key(k), out, compiled, depth + 1);
                 }
             }
         }
         Value::Array(items) => {
             if let Some(is) = s.items() {
                 for (i, item) in items.iter().enumerate() {
-                    embedded_resources(is, item, &path.index(i), out, depth + 1);
+                    embedded_resources(is, item, &path.index(i), out, compiled, depth + 1);
                 }
             }
         }
