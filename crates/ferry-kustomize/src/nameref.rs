@@ -110,6 +110,15 @@ impl<'a> Index<'a> {
         let Some(by_name) = self.by_prev_name.get(old_name) else {
             return Ok(None);
         };
+        // A `namespace` next to the name picks kustomize's candidates grouped by original
+        // namespace when that group exists among the reachable objects, else by current one.
+        let by_original = namespace_filter.is_some_and(|ns| {
+            self.all.iter().any(|s| {
+                !s.cur.gvk.is_cluster_scoped()
+                    && could_be_referenced(referrer, s)
+                    && original_namespace(s) == ns
+            })
+        });
         let mut c: Vec<usize> = by_name
             .iter()
             .copied()
@@ -119,11 +128,15 @@ impl<'a> Index<'a> {
                     return false;
                 }
                 if let Some(ns) = namespace_filter {
-                    let org_ns = s
-                        .prev
-                        .first()
-                        .map_or_else(|| s.cur.effective_namespace(), |p| p.effective_namespace());
-                    if org_ns != ns && s.cur.effective_namespace() != ns {
+                    if s.cur.gvk.is_cluster_scoped() {
+                        return false;
+                    }
+                    let have = if by_original {
+                        original_namespace(s)
+                    } else {
+                        s.cur.effective_namespace()
+                    };
+                    if have != ns {
                         return false;
                     }
                 }
@@ -182,6 +195,13 @@ impl<'a> Index<'a> {
             referrer.cur
         )))
     }
+}
+
+/// The effective namespace of an object's original id.
+fn original_namespace(s: &Snapshot) -> &str {
+    s.prev
+        .first()
+        .map_or_else(|| s.cur.effective_namespace(), |p| p.effective_namespace())
 }
 
 fn binding_namespaces(r: &Resource) -> Result<Vec<String>, Error> {
