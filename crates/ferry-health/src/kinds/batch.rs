@@ -76,3 +76,18 @@ fn cron_job(obj: &Object<'_>) -> Option<Verdict> {
         _ => healthy("CronJob has completed its last execution successfully"),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::status::Status;
+    use serde_json::json;
+
+    #[test]
+    fn a_resumed_job_is_running_again() {
+        let value = json!({"apiVersion": "batch/v1", "kind": "Job", "status": {"active": 1, "conditions": [
+            {"type": "Suspended", "status": "False", "reason": "JobResumed", "message": "Job resumed"}]}});
+        let obj = Object::new(&value);
+        assert_eq!(job(&obj).map(|v| v.status), Some(Status::Progressing));
+    }
+}

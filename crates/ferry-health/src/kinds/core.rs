@@ -61,3 +61,46 @@ fn namespace(obj: &Object<'_>) -> Option<Verdict> {
         Some(other) => unknown(format!("Namespace phase is {other}")),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::status::Status;
+    use serde_json::json;
+
+    fn judge(value: serde_json::Value) -> Option<Status> {
+        let obj = Object::new(&value);
+        crate::rules::lookup(obj.group, obj.kind)
+            .and_then(|(rule, _)| rule(&obj))
+            .map(|v| v.status)
+    }
+
+    #[test]
+    fn a_namespace_is_healthy_while_active_and_progressing_while_terminating() {
+        assert_eq!(
+            judge(json!({"apiVersion": "v1", "kind": "Namespace", "status": {"phase": "Active"}})),
+            Some(Status::Healthy)
+        );
+        assert_eq!(
+            judge(json!({"apiVersion": "v1", "kind": "Namespace"})),
+            Some(Status::Healthy)
+        );
+        let stuck = json!({"apiVersion": "v1", "kind": "Namespace", "status": {"phase": "Terminating", "conditions": [
+            {"type": "NamespaceFinalizersRemaining", "status": "False"},
+            {"type": "NamespaceDeletionContentFailure", "status": "True", "message": "webhook down"}]}});
+        let obj = Object::new(&stuck);
+        let verdict = namespace(&obj).expect("a verdict");
+        assert_eq!(verdict.status, Status::Progressing);
+        assert_eq!(verdict.message, "Namespace is terminating: webhook down");
+    }
+
+    #[test]
+    fn a_lost_claim_is_degraded() {
+        assert_eq!(
+            judge(
+                json!({"apiVersion": "v1", "kind": "PersistentVolumeClaim", "status": {"phase": "Lost"}})
+            ),
+            Some(Status::Degraded)
+        );
+    }
+}

@@ -163,3 +163,60 @@ fn replica_set(obj: &Object<'_>) -> Option<Verdict> {
     }
     healthy("")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::status::Status;
+    use serde_json::json;
+
+    fn verdict(value: serde_json::Value) -> (Status, String) {
+        let obj = Object::new(&value);
+        let (rule, _) = crate::rules::lookup(obj.group, obj.kind).expect("a rule");
+        let v = rule(&obj).expect("a verdict");
+        (v.status, v.message)
+    }
+
+    #[test]
+    fn a_partitioned_stateful_set_waits_for_its_partition_only() {
+        let rolling = json!({"apiVersion": "apps/v1", "kind": "StatefulSet",
+            "metadata": {"generation": 2},
+            "spec": {"replicas": 3, "updateStrategy": {"type": "RollingUpdate", "rollingUpdate": {"partition": 1}}},
+            "status": {"observedGeneration": 2, "readyReplicas": 3, "updatedReplicas": 1}});
+        assert_eq!(
+            verdict(rolling.clone()),
+            (
+                Status::Progressing,
+                "Waiting for partitioned roll out to finish: 1 out of 2 new pods have been updated...".to_owned()
+            )
+        );
+        let mut done = rolling;
+        done["status"]["updatedReplicas"] = json!(2);
+        assert_eq!(verdict(done).0, Status::Healthy);
+    }
+
+    #[test]
+    fn a_stateful_set_rolls_until_revisions_match() {
+        let value = json!({"apiVersion": "apps/v1", "kind": "StatefulSet",
+            "metadata": {"generation": 1},
+            "spec": {"replicas": 2, "updateStrategy": {"type": "RollingUpdate"}},
+            "status": {"observedGeneration": 1, "readyReplicas": 2, "updatedReplicas": 1,
+                       "currentReplicas": 1, "currentRevision": "web-1", "updateRevision": "web-2"}});
+        assert_eq!(verdict(value).0, Status::Progressing);
+    }
+
+    #[test]
+    fn a_replica_set_with_a_failure_is_degraded() {
+        let value = json!({"apiVersion": "apps/v1", "kind": "ReplicaSet",
+            "spec": {"replicas": 2},
+            "status": {"availableReplicas": 0, "conditions": [
+                {"type": "ReplicaFailure", "status": "True", "message": "pods \"web-\" is forbidden: quota"}]}});
+        assert_eq!(
+            verdict(value),
+            (
+                Status::Degraded,
+                "pods \"web-\" is forbidden: quota".to_owned()
+            )
+        );
+    }
+}
