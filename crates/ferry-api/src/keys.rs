@@ -6,19 +6,25 @@
 /// `force`.
 pub const FIELD_MANAGER: &str = "ferry";
 
-/// Managers whose fields ferry takes back on its objects (drift that `kubectl edit`/`apply`
-/// introduced), as Flux's `cleanupMetadata` does.
-pub const OVERRIDDEN_MANAGERS: &[&str] = &[
-    "kubectl",
-    "kubectl-client-side-apply",
-    "kubectl-edit",
-    "kubectl-patch",
-    "kubectl-label",
-    "kubectl-annotate",
-    "kubectl-scale",
-    "kubectl-set",
-    "before-first-apply",
+/// Managers whose fields ferry takes back on its objects (drift that `kubectl edit`, `kubectl
+/// apply`, `kubectl label`... introduced), as Flux's cleanup does: a manager matches when its name
+/// starts with one of these prefixes and its operation is the one given.
+pub const OVERRIDDEN_MANAGERS: &[(&str, &str)] = &[
+    // `kubectl apply --server-side --force-conflicts`
+    ("kubectl", "Apply"),
+    // `kubectl apply`, `edit`, `patch`, `label`, `scale`... (kubectl-client-side-apply, kubectl-edit, ...)
+    ("kubectl", "Update"),
+    ("before-first-apply", "Update"),
 ];
+
+/// Annotations and labels removed from applied objects: client-side apply's record and the
+/// markers of Flux v1, which would otherwise keep stale state on objects ferry adopts.
+pub const STRIPPED_ANNOTATIONS: &[&str] = &[
+    "kubectl.kubernetes.io/last-applied-configuration",
+    "kustomize.toolkit.fluxcd.io/checksum",
+    "fluxcd.io/sync-checksum",
+];
+pub const STRIPPED_LABELS: &[&str] = &["fluxcd.io/sync-gc-mark"];
 
 /// Manager whose changes survive drift correction (`flux reconcile --with-source` and friends
 /// annotate with it).

@@ -1,1 +1,57 @@
 //! Reconcilers for ferry's kinds, their watch wiring, events, metrics and leader election.
+//! One process runs them all: [`run`] starts every controller on a client once this replica
+//! holds the leader Lease.
+
+pub mod artifact;
+pub mod clients;
+mod clock;
+pub mod context;
+pub mod drift;
+pub mod envsubst;
+pub mod events;
+pub mod gitrepository;
+pub mod kustomization;
+pub mod leader;
+pub mod metrics;
+pub mod status;
+
+use std::{future::Future, sync::Arc};
+
+pub use context::{Context, ControllerConfig};
+
+use kube::{Client, Config};
+
+/// Runs every controller until `shutdown` resolves.
+pub async fn run(
+    kube_config: Config,
+    config: ControllerConfig,
+    metrics: metrics::Metrics,
+    shutdown: impl Future<Output = ()> + Send + Sync + 'static,
+) -> Result<(), kube::Error> {
+    let client = Client::try_from(kube_config.clone())?;
+    let resources = ferry_apply::Resources::new();
+    let (drift, drifted) = drift::DriftWatcher::new(
+        client.clone(),
+        resources.clone(),
+        ferry_api::keys::FIELD_MANAGER,
+    );
+    let ctx = Arc::new(Context::new(
+        kube_config,
+        client,
+        resources,
+        config,
+        metrics,
+        drift,
+    ));
+    // One shutdown signal for both controllers.
+    let shutdown = futures::FutureExt::shared(shutdown);
+    let storage = ctx.config.storage.clone();
+    let (_, sources) = tokio::join!(
+        kustomization::run(ctx.clone(), drifted, shutdown.clone()),
+        gitrepository::run(ctx, storage, shutdown)
+    );
+    if let Err(err) = sources {
+        tracing::error!(error = %err, "the GitRepository controller could not serve its artifact storage");
+    }
+    Ok(())
+}

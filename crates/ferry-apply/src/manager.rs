@@ -1,0 +1,574 @@
+//! The ResourceManager: server-side apply of a set of objects in Flux's staged order, with a
+//! dry-run first so that unchanged objects are not written, field ownership taken back from
+//! kubectl, and immutable-field changes recreated on request; delete for prune; and waiting
+//! for objects to become ready.
+
+use std::{collections::BTreeMap, time::Duration};
+
+use ferry_api::{ObjMetadata, keys};
+use futures::{StreamExt, stream};
+use kube::{
+    Api, Client,
+    api::{DeleteParams, DynamicObject, Patch, PatchParams, PropagationPolicy},
+};
+use serde_json::Value;
+
+use crate::{
+    changeset::{Action, ChangeSet, ChangeSetEntry},
+    cleanup, drift,
+    error::{ApplyError, api_reason, is_immutable, is_not_found},
+    object::{self, Gvk},
+    order::{self, Stage},
+    resources::{ResolvedKind, Resources},
+};
+
+/// How objects are applied.
+#[derive(Clone, Debug)]
+pub struct ApplyOptions {
+    /// Recreate every object whose immutable fields changed (`spec.force`); objects annotated
+    /// `kustomize.toolkit.fluxcd.io/force: enabled` are recreated regardless.
+    pub force: bool,
+    /// How long a stage waits for its CRDs to be established and Namespaces to be active.
+    pub stage_timeout: Duration,
+    /// How long a recreate waits for the old object to be gone.
+    pub recreate_timeout: Duration,
+}
+
+impl Default for ApplyOptions {
+    fn default() -> Self {
+        Self {
+            force: false,
+            stage_timeout: Duration::from_secs(60),
+            recreate_timeout: Duration::from_secs(60),
+        }
+    }
+}
+
+/// The per-object apply policy of the `kustomize.toolkit.fluxcd.io/ssa` annotation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum SsaPolicy {
+    /// Take every field from Git, overriding kubectl's changes (the default).
+    Override,
+    /// Apply, but leave fields other managers own alone.
+    Merge,
+    /// Create only; never touch an existing object.
+    IfNotPresent,
+    /// Leave the object alone.
+    Ignore,
+}
+
+fn ssa_policy(obj: &Value) -> SsaPolicy {
+    if keys::is_disabled(object::annotation(obj, keys::RECONCILE_ANNOTATION))
+        || keys::is_disabled(object::label(obj, keys::RECONCILE_ANNOTATION))
+    {
+        return SsaPolicy::Ignore;
+    }
+    match object::annotation(obj, keys::SSA_ANNOTATION)
+        .map(str::to_ascii_lowercase)
+        .as_deref()
+    {
+        Some("merge") => SsaPolicy::Merge,
+        Some("ifnotpresent") => SsaPolicy::IfNotPresent,
+        Some("ignore") => SsaPolicy::Ignore,
+        _ => SsaPolicy::Override,
+    }
+}
+
+/// Applies, deletes and reads objects of any kind with one field manager.
+#[derive(Clone)]
+pub struct ResourceManager {
+    client: Client,
+    resources: Resources,
+    field_manager: String,
+    concurrency: usize,
+}
+
+/// An object resolved to its API endpoint.
+struct Target {
+    meta: ObjMetadata,
+    gvk: Gvk,
+    api: Api<DynamicObject>,
+}
+
+impl ResourceManager {
+    pub fn new(client: Client, resources: Resources, field_manager: impl Into<String>) -> Self {
+        Self {
+            client,
+            resources,
+            field_manager: field_manager.into(),
+            concurrency: 4,
+        }
+    }
+
+    /// How many objects are dry-run and applied at once.
+    pub fn with_concurrency(mut self, concurrency: usize) -> Self {
+        self.concurrency = concurrency.max(1);
+        self
+    }
+
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+
+    pub fn resources(&self) -> &Resources {
+        &self.resources
+    }
+
+    async fn target(&self, obj: &mut Value) -> Result<Target, ApplyError> {
+        let display = object::display(obj);
+        let gvk = object::gvk(obj).map_err(|source| ApplyError::InvalidObject {
+            object: display.clone(),
+            source,
+        })?;
+        let resolved = self
+            .resources
+            .resolve(&self.client, &gvk)
+            .await
+            .map_err(|source| ApplyError::Resolve {
+                object: display.clone(),
+                source,
+            })?;
+        if !resolved.namespaced {
+            // A namespace on a cluster-scoped object is meaningless; the server would ignore it,
+            // but the inventory must record the object without it.
+            if let Some(meta) = obj.get_mut("metadata").and_then(Value::as_object_mut) {
+                meta.remove("namespace");
+            }
+        } else if object::namespace(obj).is_none() {
+            return Err(ApplyError::NamespaceMissing { object: display });
+        }
+        let meta = object::obj_metadata(obj).map_err(|source| ApplyError::InvalidObject {
+            object: display,
+            source,
+        })?;
+        let api = self.api(&resolved, &meta.namespace);
+        Ok(Target { meta, gvk, api })
+    }
+
+    fn api(&self, resolved: &ResolvedKind, namespace: &str) -> Api<DynamicObject> {
+        if resolved.namespaced {
+            Api::namespaced_with(self.client.clone(), namespace, &resolved.resource)
+        } else {
+            Api::all_with(self.client.clone(), &resolved.resource)
+        }
+    }
+
+    /// Applies objects in stages: cluster definitions (waited for until CRDs are established
+    /// and Namespaces active), then `*Class` kinds, then the rest. Objects are sorted into
+    /// Flux's order within each stage.
+    pub async fn apply_all_staged(
+        &self,
+        mut objects: Vec<Value>,
+        opts: &ApplyOptions,
+    ) -> Result<ChangeSet, ApplyError> {
+        order::sort(&mut objects);
+        let mut stages: BTreeMap<Stage, Vec<Value>> = BTreeMap::new();
+        for obj in objects {
+            let stage = order::stage_of(object::kind(&obj).unwrap_or_default());
+            stages.entry(stage).or_default().push(obj);
+        }
+        let mut changes = ChangeSet::default();
+        let last = stages.keys().next_back().copied();
+        for (stage, objects) in stages {
+            let applied = self.apply_all(objects.clone(), opts).await?;
+            changes.extend(applied);
+            if Some(stage) != last && stage == Stage::ClusterDefinitions {
+                self.wait_for_definitions(&objects, opts.stage_timeout)
+                    .await?;
+            }
+        }
+        Ok(changes)
+    }
+
+    /// Applies objects concurrently (bounded), keeping their order in the change set. Every
+    /// object is attempted; the errors of all failed objects are reported together.
+    pub async fn apply_all(
+        &self,
+        objects: Vec<Value>,
+        opts: &ApplyOptions,
+    ) -> Result<ChangeSet, ApplyError> {
+        let results: Vec<Result<ChangeSetEntry, ApplyError>> = stream::iter(objects)
+            .map(|obj| self.apply(obj, opts))
+            .buffered(self.concurrency)
+            .collect()
+            .await;
+        let mut changes = ChangeSet::default();
+        let mut errors = Vec::new();
+        for result in results {
+            match result {
+                Ok(entry) => changes.entries.push(entry),
+                Err(err) => errors.push(err),
+            }
+        }
+        match ApplyError::join(errors) {
+            Some(err) => Err(err),
+            None => Ok(changes),
+        }
+    }
+
+    /// Applies one object: dry-run, compare with the live object, apply only when it differs.
+    pub async fn apply(
+        &self,
+        mut obj: Value,
+        opts: &ApplyOptions,
+    ) -> Result<ChangeSetEntry, ApplyError> {
+        let target = self.target(&mut obj).await?;
+        let entry = |action| ChangeSetEntry {
+            object: target.meta.clone(),
+            version: target.gvk.version.clone(),
+            action,
+        };
+        let policy = ssa_policy(&obj);
+        if policy == SsaPolicy::Ignore {
+            return Ok(entry(Action::Skipped));
+        }
+        let name = target.meta.name.clone();
+        let live = self.get_live(&target).await?;
+        if live.is_some() && policy == SsaPolicy::IfNotPresent {
+            return Ok(entry(Action::Skipped));
+        }
+
+        let mut cleaned = false;
+        if let (Some(live), SsaPolicy::Override) = (&live, policy) {
+            cleaned = self.cleanup(&target, live).await?;
+        }
+
+        let dry_run = match self.patch_apply(&target, &obj, true).await {
+            Ok(result) => result,
+            Err(err)
+                if is_immutable(&err)
+                    && (opts.force
+                        || keys::is_enabled(object::annotation(&obj, keys::FORCE_ANNOTATION))) =>
+            {
+                self.recreate(&target, &obj, opts).await?;
+                return Ok(entry(Action::Created));
+            }
+            Err(err) => {
+                let (reason, message) = api_reason(&err);
+                let object = target.meta.to_string();
+                return Err(if is_immutable(&err) {
+                    ApplyError::Immutable {
+                        object,
+                        reason,
+                        message,
+                    }
+                } else {
+                    ApplyError::DryRun {
+                        object,
+                        reason,
+                        message,
+                    }
+                });
+            }
+        };
+        if let Some(live) = &live
+            && !cleaned
+            && !drift::has_drifted(live, &dry_run)
+        {
+            return Ok(entry(Action::Unchanged));
+        }
+        self.patch_apply(&target, &obj, false)
+            .await
+            .map_err(|source| ApplyError::Api {
+                object: target.meta.to_string(),
+                verb: "apply",
+                source: Box::new(source),
+            })?;
+        tracing::debug!(object = %target.meta, %name, created = live.is_none(), "applied");
+        Ok(entry(if live.is_none() {
+            Action::Created
+        } else {
+            Action::Configured
+        }))
+    }
+
+    async fn get_live(&self, target: &Target) -> Result<Option<Value>, ApplyError> {
+        match target.api.get_opt(&target.meta.name).await {
+            Ok(found) => Ok(found.map(to_value)),
+            Err(source) => Err(ApplyError::Api {
+                object: target.meta.to_string(),
+                verb: "get",
+                source: Box::new(source),
+            }),
+        }
+    }
+
+    async fn patch_apply(
+        &self,
+        target: &Target,
+        obj: &Value,
+        dry_run: bool,
+    ) -> Result<Value, kube::Error> {
+        let mut params = PatchParams::apply(&self.field_manager).force();
+        if dry_run {
+            params = params.dry_run();
+        }
+        target
+            .api
+            .patch(&target.meta.name, &params, &Patch::Apply(obj))
+            .await
+            .map(to_value)
+    }
+
+    /// Moves kubectl's fields into our ownership and strips client-side-apply leftovers.
+    async fn cleanup(&self, target: &Target, live: &Value) -> Result<bool, ApplyError> {
+        let now = jiff::Timestamp::now()
+            .strftime("%Y-%m-%dT%H:%M:%SZ")
+            .to_string();
+        let Some(ops) = cleanup::cleanup_patch(live, &self.field_manager, &now) else {
+            return Ok(false);
+        };
+        let patch: json_patch::Patch =
+            serde_json::from_value(ops).expect("cleanup builds valid JSON patch operations");
+        target
+            .api
+            .patch(
+                &target.meta.name,
+                &PatchParams::default(),
+                &Patch::<()>::Json(patch),
+            )
+            .await
+            .map_err(|source| ApplyError::Api {
+                object: target.meta.to_string(),
+                verb: "patch managed fields",
+                source: Box::new(source),
+            })?;
+        Ok(true)
+    }
+
+    /// Deletes the object, waits until it is gone (finalizers may hold it), and creates it anew.
+    async fn recreate(
+        &self,
+        target: &Target,
+        obj: &Value,
+        opts: &ApplyOptions,
+    ) -> Result<(), ApplyError> {
+        let object = target.meta.to_string();
+        let params = DeleteParams {
+            propagation_policy: Some(PropagationPolicy::Background),
+            ..Default::default()
+        };
+        match target.api.delete(&target.meta.name, &params).await {
+            Ok(_) => {}
+            Err(err) if is_not_found(&err) => {}
+            Err(source) => {
+                return Err(ApplyError::Api {
+                    object,
+                    verb: "delete",
+                    source: Box::new(source),
+                });
+            }
+        }
+        let deadline = tokio::time::Instant::now() + opts.recreate_timeout;
+        loop {
+            if self.get_live(target).await?.is_none() {
+                break;
+            }
+            if tokio::time::Instant::now() >= deadline {
+                return Err(ApplyError::RecreateTimeout {
+                    object,
+                    timeout: opts.recreate_timeout,
+                });
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        self.patch_apply(target, obj, false)
+            .await
+            .map_err(|source| ApplyError::Api {
+                object,
+                verb: "apply",
+                source: Box::new(source),
+            })?;
+        Ok(())
+    }
+
+    /// Waits until the CRDs of a stage are established and its Namespaces active, then makes
+    /// sure the new kinds resolve.
+    async fn wait_for_definitions(
+        &self,
+        objects: &[Value],
+        timeout: Duration,
+    ) -> Result<(), ApplyError> {
+        let deadline = tokio::time::Instant::now() + timeout;
+        let mut pending: Vec<Value> = objects.to_vec();
+        loop {
+            let mut still = Vec::new();
+            for obj in pending {
+                let mut probe = obj.clone();
+                let target = self.target(&mut probe).await?;
+                let ready = match self.get_live(&target).await? {
+                    Some(live) => definition_ready(&live),
+                    None => false,
+                };
+                if ready {
+                    if object::kind(&obj) == Some("CustomResourceDefinition") {
+                        self.refresh_crd_kinds(&obj).await;
+                    }
+                } else {
+                    still.push(obj);
+                }
+            }
+            if still.is_empty() {
+                return Ok(());
+            }
+            if tokio::time::Instant::now() >= deadline {
+                return Err(ApplyError::StageTimeout {
+                    stage: "cluster definitions",
+                    pending: still.iter().map(object::display).collect(),
+                });
+            }
+            pending = still;
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    async fn refresh_crd_kinds(&self, crd: &Value) {
+        let group = crd
+            .pointer("/spec/group")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        for version in crd
+            .pointer("/spec/versions")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            if let Some(version) = version.get("name").and_then(Value::as_str)
+                && let Err(err) = self.resources.refresh(&self.client, group, version).await
+            {
+                tracing::warn!(%group, %version, error = %err, "discovery refresh after CRD apply failed");
+            }
+        }
+    }
+
+    /// Reads an object by identity and version; `None` when it does not exist or its kind is
+    /// no longer served.
+    pub async fn get(
+        &self,
+        meta: &ObjMetadata,
+        version: &str,
+    ) -> Result<Option<Value>, ApplyError> {
+        let gvk = Gvk {
+            group: meta.group.clone(),
+            version: version.to_owned(),
+            kind: meta.kind.clone(),
+        };
+        let resolved = match self.resources.resolve(&self.client, &gvk).await {
+            Ok(resolved) => resolved,
+            Err(crate::resources::ResolveError::NotServed { .. }) => return Ok(None),
+            Err(source) => {
+                return Err(ApplyError::Resolve {
+                    object: meta.to_string(),
+                    source,
+                });
+            }
+        };
+        let target = Target {
+            meta: meta.clone(),
+            gvk,
+            api: self.api(&resolved, &meta.namespace),
+        };
+        self.get_live(&target).await
+    }
+
+    /// Deletes objects (prune), only those that still carry `owner_labels` and are not opted
+    /// out with `kustomize.toolkit.fluxcd.io/prune: disabled`. Objects already gone count as
+    /// deleted. Returns what was done and, separately, the objects whose delete failed, which
+    /// the caller keeps in its inventory to retry.
+    pub async fn delete_all(
+        &self,
+        objects: &[(ObjMetadata, String)],
+        owner_labels: &BTreeMap<String, String>,
+    ) -> (ChangeSet, Vec<(ObjMetadata, String, ApplyError)>) {
+        // Owned items: a future borrowing the slice's elements would not be general enough for
+        // the runtime's Send bounds.
+        let results: Vec<_> = stream::iter(objects.to_vec())
+            .map(|(meta, version)| async move {
+                let result = self.delete_owned(&meta, &version, owner_labels).await;
+                (meta, version, result)
+            })
+            .buffered(self.concurrency)
+            .collect()
+            .await;
+        let mut changes = ChangeSet::default();
+        let mut failures = Vec::new();
+        for (meta, version, result) in results {
+            match result {
+                Ok(action) => changes.push(meta, version, action),
+                Err(err) => failures.push((meta, version, err)),
+            }
+        }
+        (changes, failures)
+    }
+
+    async fn delete_owned(
+        &self,
+        meta: &ObjMetadata,
+        version: &str,
+        owner_labels: &BTreeMap<String, String>,
+    ) -> Result<Action, ApplyError> {
+        let Some(live) = self.get(meta, version).await? else {
+            return Ok(Action::Deleted);
+        };
+        let owned = owner_labels
+            .iter()
+            .all(|(k, v)| object::label(&live, k) == Some(v.as_str()));
+        let opted_out = keys::is_disabled(object::annotation(&live, keys::PRUNE_ANNOTATION))
+            || keys::is_disabled(object::label(&live, keys::PRUNE_ANNOTATION))
+            || keys::is_disabled(object::annotation(&live, keys::RECONCILE_ANNOTATION));
+        if !owned || opted_out {
+            return Ok(Action::Skipped);
+        }
+        let gvk = Gvk {
+            group: meta.group.clone(),
+            version: version.to_owned(),
+            kind: meta.kind.clone(),
+        };
+        let resolved = self
+            .resources
+            .resolve(&self.client, &gvk)
+            .await
+            .map_err(|source| ApplyError::Resolve {
+                object: meta.to_string(),
+                source,
+            })?;
+        let api = self.api(&resolved, &meta.namespace);
+        let params = DeleteParams {
+            propagation_policy: Some(PropagationPolicy::Background),
+            ..Default::default()
+        };
+        match api.delete(&meta.name, &params).await {
+            Ok(_) => Ok(Action::Deleted),
+            Err(err) if is_not_found(&err) => Ok(Action::Deleted),
+            Err(source) => Err(ApplyError::Api {
+                object: meta.to_string(),
+                verb: "delete",
+                source: Box::new(source),
+            }),
+        }
+    }
+}
+
+/// Whether a stage-one object is usable by the next stage.
+fn definition_ready(live: &Value) -> bool {
+    match object::kind(live) {
+        Some("CustomResourceDefinition") => live
+            .pointer("/status/conditions")
+            .and_then(Value::as_array)
+            .is_some_and(|conds| {
+                conds.iter().any(|c| {
+                    c.get("type").and_then(Value::as_str) == Some("Established")
+                        && c.get("status").and_then(Value::as_str) == Some("True")
+                })
+            }),
+        Some("Namespace") => matches!(
+            live.pointer("/status/phase").and_then(Value::as_str),
+            None | Some("Active")
+        ),
+        _ => true,
+    }
+}
+
+fn to_value(obj: DynamicObject) -> Value {
+    serde_json::to_value(obj).expect("a DynamicObject always serialises")
+}

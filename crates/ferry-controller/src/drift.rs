@@ -1,0 +1,284 @@
+//! Event-driven drift correction, ferry's addition to Flux's interval-based one. The objects in
+//! Kustomizations' inventories are watched (one watch per kind, on the owner label); when one is
+//! deleted, or changed by a writer other than ferry in anything but its status, the owning
+//! Kustomization is queued for an immediate reconcile, which puts Git's state back.
+
+use std::{
+    collections::{HashMap, HashSet, hash_map::DefaultHasher},
+    hash::{Hash, Hasher},
+    sync::{Arc, Mutex},
+};
+
+use ferry_api::{Kustomization, ObjMetadata, keys};
+use ferry_apply::{
+    Resources,
+    object::{self, Gvk},
+};
+use futures::{StreamExt, channel::mpsc};
+use kube::{
+    Api, Client,
+    api::DynamicObject,
+    runtime::{WatchStreamExt, reflector::ObjectRef, watcher},
+};
+use serde_json::Value;
+
+/// Identity of a watched object without its version.
+type ObjKey = ObjMetadata;
+
+#[derive(Default)]
+struct State {
+    /// Kinds (group/version/kind) with a running watch.
+    watched: HashSet<Gvk>,
+    /// Which Kustomization owns each tracked object.
+    owners: HashMap<ObjKey, ObjectRef<Kustomization>>,
+    /// Objects each Kustomization tracks, to untrack them all at once.
+    tracked: HashMap<ObjectRef<Kustomization>, Vec<ObjKey>>,
+    /// Fingerprint of each seen object's desired-state fields.
+    fingerprints: HashMap<ObjKey, u64>,
+}
+
+/// Watches applied objects and queues their owners when they drift.
+#[derive(Clone)]
+pub struct DriftWatcher {
+    client: Client,
+    resources: Resources,
+    field_manager: String,
+    trigger: mpsc::UnboundedSender<ObjectRef<Kustomization>>,
+    state: Arc<Mutex<State>>,
+}
+
+impl DriftWatcher {
+    /// A watcher and the stream of Kustomizations to reconcile because of drift.
+    pub fn new(
+        client: Client,
+        resources: Resources,
+        field_manager: &str,
+    ) -> (Self, mpsc::UnboundedReceiver<ObjectRef<Kustomization>>) {
+        let (trigger, triggered) = mpsc::unbounded();
+        let watcher = Self {
+            client,
+            resources,
+            field_manager: field_manager.to_owned(),
+            trigger,
+            state: Arc::default(),
+        };
+        (watcher, triggered)
+    }
+
+    /// Tracks the objects of a Kustomization (replacing what it tracked before) and starts
+    /// watching their kinds.
+    pub async fn track(&self, owner: ObjectRef<Kustomization>, objects: &[(ObjMetadata, String)]) {
+        let new_kinds: Vec<Gvk> = {
+            let mut state = self
+                .state
+                .lock()
+                .expect("drift state lock is never poisoned");
+            Self::forget(&mut state, &owner);
+            for (meta, _) in objects {
+                state.owners.insert(meta.clone(), owner.clone());
+            }
+            state
+                .tracked
+                .insert(owner, objects.iter().map(|(m, _)| m.clone()).collect());
+            let mut new_kinds = Vec::new();
+            for (meta, version) in objects {
+                let gvk = Gvk {
+                    group: meta.group.clone(),
+                    version: version.clone(),
+                    kind: meta.kind.clone(),
+                };
+                if state.watched.insert(gvk.clone()) {
+                    new_kinds.push(gvk);
+                }
+            }
+            new_kinds
+        };
+        for gvk in new_kinds {
+            self.spawn_watch(gvk).await;
+        }
+    }
+
+    /// Stops tracking a Kustomization's objects (suspended, deleted, or opted out).
+    pub fn untrack(&self, owner: &ObjectRef<Kustomization>) {
+        let mut state = self
+            .state
+            .lock()
+            .expect("drift state lock is never poisoned");
+        Self::forget(&mut state, owner);
+    }
+
+    fn forget(state: &mut State, owner: &ObjectRef<Kustomization>) {
+        if let Some(objects) = state.tracked.remove(owner) {
+            for meta in objects {
+                if state.owners.get(&meta) == Some(owner) {
+                    state.owners.remove(&meta);
+                }
+            }
+        }
+    }
+
+    async fn spawn_watch(&self, gvk: Gvk) {
+        let resolved = match self.resources.resolve(&self.client, &gvk).await {
+            Ok(resolved) => resolved,
+            Err(err) => {
+                tracing::warn!(kind = %gvk, error = %err, "cannot watch kind for drift");
+                self.state
+                    .lock()
+                    .expect("drift state lock is never poisoned")
+                    .watched
+                    .remove(&gvk);
+                return;
+            }
+        };
+        let api: Api<DynamicObject> = Api::all_with(self.client.clone(), &resolved.resource);
+        let config = watcher::Config::default().labels(keys::OWNER_NAME_LABEL);
+        let this = self.clone();
+        tokio::spawn(async move {
+            let mut events = watcher(api, config).default_backoff().boxed();
+            while let Some(event) = events.next().await {
+                match event {
+                    Ok(watcher::Event::InitApply(obj)) => this.observe(&obj, false),
+                    Ok(watcher::Event::Apply(obj)) => this.observe(&obj, true),
+                    Ok(watcher::Event::Delete(obj)) => this.deleted(&obj),
+                    Ok(watcher::Event::Init | watcher::Event::InitDone) => {}
+                    Err(err) => {
+                        tracing::debug!(kind = %gvk, error = %err, "drift watch error, retrying")
+                    }
+                }
+            }
+        });
+    }
+
+    fn observe(&self, obj: &DynamicObject, live: bool) {
+        let Ok(value) = serde_json::to_value(obj) else {
+            return;
+        };
+        let Ok(meta) = object::obj_metadata(&value) else {
+            return;
+        };
+        let print = fingerprint(&value);
+        let owner = {
+            let mut state = self
+                .state
+                .lock()
+                .expect("drift state lock is never poisoned");
+            let before = state.fingerprints.insert(meta.clone(), print);
+            let changed = before.is_some_and(|b| b != print);
+            if !(live && changed && last_writer_is_external(&value, &self.field_manager)) {
+                return;
+            }
+            state.owners.get(&meta).cloned()
+        };
+        if let Some(owner) = owner {
+            tracing::info!(object = %meta, kustomization = %owner, "drift detected, reconciling");
+            let _ = self.trigger.unbounded_send(owner);
+        }
+    }
+
+    fn deleted(&self, obj: &DynamicObject) {
+        let Ok(value) = serde_json::to_value(obj) else {
+            return;
+        };
+        let Ok(meta) = object::obj_metadata(&value) else {
+            return;
+        };
+        let owner = {
+            let mut state = self
+                .state
+                .lock()
+                .expect("drift state lock is never poisoned");
+            state.fingerprints.remove(&meta);
+            state.owners.get(&meta).cloned()
+        };
+        if let Some(owner) = owner {
+            tracing::info!(object = %meta, kustomization = %owner, "managed object deleted, reconciling");
+            let _ = self.trigger.unbounded_send(owner);
+        }
+    }
+}
+
+/// A hash of what Git decides: every top-level field but metadata and status, plus labels and
+/// annotations. Status updates by controllers leave it unchanged.
+fn fingerprint(obj: &Value) -> u64 {
+    let mut hasher = DefaultHasher::new();
+    if let Some(map) = obj.as_object() {
+        for (key, value) in map {
+            if key != "metadata" && key != "status" {
+                key.hash(&mut hasher);
+                value.to_string().hash(&mut hasher);
+            }
+        }
+    }
+    for field in ["labels", "annotations"] {
+        obj.pointer(&format!("/metadata/{field}"))
+            .map(Value::to_string)
+            .hash(&mut hasher);
+    }
+    hasher.finish()
+}
+
+/// Whether the latest write to the object's main resource came from a manager other than us
+/// (subresource writes like status and scale are other controllers' business).
+fn last_writer_is_external(obj: &Value, field_manager: &str) -> bool {
+    let Some(entries) = obj
+        .pointer("/metadata/managedFields")
+        .and_then(Value::as_array)
+    else {
+        return true;
+    };
+    let main = entries.iter().filter(|e| {
+        e.get("subresource")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .is_empty()
+    });
+    let time = |e: &Value| {
+        e.get("time")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_owned()
+    };
+    let ours = main
+        .clone()
+        .filter(|e| e.get("manager").and_then(Value::as_str) == Some(field_manager))
+        .map(time)
+        .max();
+    let Some(ours) = ours else { return true };
+    main.filter(|e| e.get("manager").and_then(Value::as_str) != Some(field_manager))
+        .any(|e| time(e) >= ours)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn status_changes_keep_the_fingerprint() {
+        let a = json!({"kind": "Deployment", "metadata": {"name": "x", "resourceVersion": "1"}, "spec": {"replicas": 1}, "status": {"readyReplicas": 0}});
+        let mut b = a.clone();
+        b["status"]["readyReplicas"] = json!(1);
+        b["metadata"]["resourceVersion"] = json!("2");
+        assert_eq!(fingerprint(&a), fingerprint(&b));
+        b["spec"]["replicas"] = json!(3);
+        assert_ne!(fingerprint(&a), fingerprint(&b));
+        let mut c = a.clone();
+        c["metadata"]["labels"] = json!({"x": "y"});
+        assert_ne!(fingerprint(&a), fingerprint(&c));
+    }
+
+    #[test]
+    fn tells_our_writes_from_others() {
+        let ours = json!({"metadata": {"managedFields": [
+            {"manager": "ferry", "operation": "Apply", "time": "2026-01-01T00:00:02Z"},
+            {"manager": "kubectl-edit", "operation": "Update", "time": "2026-01-01T00:00:01Z"},
+            {"manager": "sim", "operation": "Update", "subresource": "status", "time": "2026-01-01T00:00:09Z"}
+        ]}});
+        assert!(!last_writer_is_external(&ours, "ferry"));
+        let theirs = json!({"metadata": {"managedFields": [
+            {"manager": "ferry", "operation": "Apply", "time": "2026-01-01T00:00:02Z"},
+            {"manager": "kubectl-edit", "operation": "Update", "time": "2026-01-01T00:00:03Z"}
+        ]}});
+        assert!(last_writer_is_external(&theirs, "ferry"));
+    }
+}

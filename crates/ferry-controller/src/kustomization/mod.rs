@@ -1,0 +1,151 @@
+//! The Kustomization controller (kustomize.toolkit.fluxcd.io/v1).
+//!
+//! Triggers: a change of a Kustomization's spec, annotations asking for a reconcile, or its
+//! deletion; a new artifact of its source; a dependency becoming ready; drift of an applied
+//! object; and the interval.
+
+pub mod build;
+mod deps;
+mod reconcile;
+mod source;
+
+use std::{
+    collections::hash_map::DefaultHasher,
+    future::Future,
+    hash::{Hash, Hasher},
+    sync::Arc,
+};
+
+use ferry_api::{GitRepository, Kustomization, keys};
+use futures::{Stream, StreamExt};
+use kube::{
+    Api, ResourceExt,
+    runtime::{
+        Controller, PredicateConfig, WatchStreamExt, controller,
+        reflector::{self, ObjectRef, Store},
+        watcher,
+    },
+};
+
+pub use reconcile::readiness;
+
+/// What makes a Kustomization worth reconciling again when it changes: its spec (generation),
+/// an explicit request, deletion, and ferry's drift-watch opt-out. Status writes are not.
+fn reconcile_relevant(ks: &Kustomization) -> Option<u64> {
+    let mut hasher = DefaultHasher::new();
+    ks.metadata.generation.hash(&mut hasher);
+    ks.annotations()
+        .get(keys::REQUESTED_AT_ANNOTATION)
+        .hash(&mut hasher);
+    ks.annotations()
+        .get(keys::DRIFT_WATCH_ANNOTATION)
+        .hash(&mut hasher);
+    ks.metadata.deletion_timestamp.is_some().hash(&mut hasher);
+    Some(hasher.finish())
+}
+
+/// A source matters to its Kustomizations only when its artifact changes.
+fn artifact_changed(repo: &GitRepository) -> Option<u64> {
+    let mut hasher = DefaultHasher::new();
+    repo.status
+        .as_ref()
+        .and_then(|s| s.artifact.as_ref())
+        .map(|a| (&a.revision, &a.digest))
+        .hash(&mut hasher);
+    Some(hasher.finish())
+}
+
+/// A Kustomization matters to its dependents when its readiness or applied revision changes.
+fn readiness_changed(ks: &Kustomization) -> Option<u64> {
+    let mut hasher = DefaultHasher::new();
+    if let Some(status) = &ks.status {
+        status.last_applied_revision.hash(&mut hasher);
+        status.observed_generation.hash(&mut hasher);
+        ferry_api::condition::find(&status.conditions, ferry_api::condition::READY)
+            .map(|c| c.status.as_str())
+            .hash(&mut hasher);
+    }
+    Some(hasher.finish())
+}
+
+fn users_of_source(
+    store: &Store<Kustomization>,
+    repo: &GitRepository,
+) -> Vec<ObjectRef<Kustomization>> {
+    let key = (
+        "GitRepository".to_owned(),
+        repo.namespace().unwrap_or_default(),
+        repo.name_any(),
+    );
+    store
+        .state()
+        .iter()
+        .filter(|ks| source::source_key(ks) == key)
+        .map(|ks| ObjectRef::from_obj(ks.as_ref()))
+        .collect()
+}
+
+fn dependents_of(
+    store: &Store<Kustomization>,
+    dep: &Kustomization,
+) -> Vec<ObjectRef<Kustomization>> {
+    let key = (dep.namespace().unwrap_or_default(), dep.name_any());
+    store
+        .state()
+        .iter()
+        .filter(|ks| deps::dependencies(ks).contains(&key))
+        .map(|ks| ObjectRef::from_obj(ks.as_ref()))
+        .collect()
+}
+
+/// Runs the Kustomization controller until `shutdown` resolves.
+pub async fn run(
+    ctx: Arc<crate::Context>,
+    drifted: impl Stream<Item = ObjectRef<Kustomization>> + Send + 'static,
+    shutdown: impl Future<Output = ()> + Send + Sync + 'static,
+) {
+    let client = ctx.client.clone();
+    let (reader, writer) = reflector::store();
+    let main = reflector::reflector(
+        writer,
+        watcher(
+            Api::<Kustomization>::all(client.clone()),
+            watcher::Config::default(),
+        ),
+    )
+    .default_backoff()
+    .touched_objects()
+    .predicate_filter(reconcile_relevant, PredicateConfig::default());
+    let sources = watcher(
+        Api::<GitRepository>::all(client.clone()),
+        watcher::Config::default(),
+    )
+    .default_backoff()
+    .applied_objects()
+    .predicate_filter(artifact_changed, PredicateConfig::default());
+    let dependencies = watcher(
+        Api::<Kustomization>::all(client),
+        watcher::Config::default(),
+    )
+    .default_backoff()
+    .applied_objects()
+    .predicate_filter(readiness_changed, PredicateConfig::default());
+    let for_sources = reader.clone();
+    let for_dependents = reader.clone();
+    let concurrency = u16::try_from(ctx.config.concurrency).unwrap_or(u16::MAX);
+    Controller::for_stream(main, reader)
+        .watches_stream(sources, move |repo| users_of_source(&for_sources, &repo))
+        .watches_stream(dependencies, move |dep| {
+            dependents_of(&for_dependents, &dep)
+        })
+        .reconcile_on(drifted)
+        .with_config(controller::Config::default().concurrency(concurrency))
+        .graceful_shutdown_on(shutdown)
+        .run(reconcile::reconcile, reconcile::error_policy, ctx)
+        .for_each(|result| async move {
+            if let Err(err) = result {
+                tracing::debug!(error = %err, "kustomization controller");
+            }
+        })
+        .await;
+}

@@ -1,0 +1,894 @@
+//! One reconcile of a Kustomization, in kustomize-controller's order: deletion, finalizer,
+//! suspend, source, dependencies, build, apply (staged), inventory, prune, health checks,
+//! status. Failures are written to the status with Flux's reasons and requeued after
+//! `retryInterval`; errors reaching the controller runtime are only those of status writes.
+
+use std::{
+    collections::{BTreeMap, BTreeSet},
+    sync::Arc,
+    time::{Duration, Instant},
+};
+
+use ferry_api::{
+    GoDuration, Kustomization, KustomizationStatus, ObjMetadata, ResourceInventory,
+    condition::{self, ConditionStatus, reason},
+    keys,
+    kustomize::{MAX_HISTORY, Snapshot},
+};
+use ferry_apply::{
+    ApplyOptions, ChangeSet, ResourceManager, WaitOptions, health, object, wait::Readiness,
+};
+use k8s_openapi::api::core::v1::{ConfigMap, Secret};
+use kube::{
+    Api, ResourceExt,
+    api::{Patch, PatchParams},
+    runtime::{controller::Action, reflector::ObjectRef},
+};
+use serde_json::{Value, json};
+
+use super::{build, deps, source};
+use crate::{clients::Target, clock, context::Context, events::EventType, status::patch_status};
+
+/// Errors the controller runtime retries with backoff: the status could not be written.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("failed to update Kustomization '{namespace}/{name}': {source}")]
+    Write {
+        namespace: String,
+        name: String,
+        source: Box<kube::Error>,
+    },
+}
+
+/// The outcome of a failed step: Flux's reason, the message, and whether only a spec change
+/// can fix it.
+struct Failure {
+    reason: &'static str,
+    message: String,
+    terminal: bool,
+    requeue: Option<Duration>,
+}
+
+impl Failure {
+    fn new(reason: &'static str, message: impl ToString) -> Self {
+        Self {
+            reason,
+            message: message.to_string(),
+            terminal: false,
+            requeue: None,
+        }
+    }
+
+    fn terminal(mut self) -> Self {
+        self.terminal = true;
+        self
+    }
+
+    fn requeue_after(mut self, after: Duration) -> Self {
+        self.requeue = Some(after);
+        self
+    }
+}
+
+pub async fn reconcile(ks: Arc<Kustomization>, ctx: Arc<Context>) -> Result<Action, Error> {
+    let started = Instant::now();
+    let name = ks.name_any();
+    let namespace = ks.namespace().unwrap_or_default();
+    let mut run = Run::new(&ks, &ctx);
+    let result = run.reconcile().await;
+    let outcome = match &result {
+        Ok(_) if run.failed => "failure",
+        Ok(_) => "success",
+        Err(_) => "error",
+    };
+    ctx.metrics.observe(
+        "Kustomization",
+        &namespace,
+        &name,
+        started.elapsed().as_secs_f64(),
+        outcome,
+    );
+    result
+}
+
+pub fn error_policy(ks: Arc<Kustomization>, err: &Error, _ctx: Arc<Context>) -> Action {
+    tracing::warn!(kustomization = %ks.name_any(), error = %err, "reconcile error");
+    Action::requeue(Duration::from_secs(5))
+}
+
+struct Run<'a> {
+    ks: &'a Kustomization,
+    ctx: &'a Context,
+    api: Api<Kustomization>,
+    name: String,
+    namespace: String,
+    saved: KustomizationStatus,
+    status: KustomizationStatus,
+    failed: bool,
+}
+
+impl<'a> Run<'a> {
+    fn new(ks: &'a Kustomization, ctx: &'a Context) -> Self {
+        let namespace = ks.namespace().unwrap_or_default();
+        let status = ks.status.clone().unwrap_or_default();
+        Self {
+            ks,
+            ctx,
+            api: Api::namespaced(ctx.client.clone(), &namespace),
+            name: ks.name_any(),
+            namespace,
+            saved: status.clone(),
+            status,
+            failed: false,
+        }
+    }
+
+    fn object_ref(&self) -> ObjectRef<Kustomization> {
+        ObjectRef::new(&self.name).within(&self.namespace)
+    }
+
+    async fn save(&mut self) -> Result<(), Error> {
+        patch_status(&self.api, &self.name, &self.saved, &self.status)
+            .await
+            .map_err(|source| Error::Write {
+                namespace: self.namespace.clone(),
+                name: self.name.clone(),
+                source: Box::new(source),
+            })?;
+        self.saved = self.status.clone();
+        Ok(())
+    }
+
+    fn set(&mut self, type_: &str, status: ConditionStatus, reason: &str, message: &str) {
+        let now = clock::now_rfc3339();
+        condition::set(
+            &mut self.status.conditions,
+            type_,
+            status,
+            reason,
+            message,
+            self.ks.metadata.generation,
+            &now,
+        );
+    }
+
+    async fn event(
+        &self,
+        event_type: EventType,
+        reason: &str,
+        message: &str,
+        revision: Option<&str>,
+    ) {
+        let annotations = revision
+            .map(|r| {
+                BTreeMap::from([(format!("{}/revision", keys::KUSTOMIZE_GROUP), r.to_owned())])
+            })
+            .unwrap_or_default();
+        self.ctx
+            .recorder
+            .publish(self.ks, event_type, reason, message, annotations)
+            .await;
+    }
+
+    async fn reconcile(&mut self) -> Result<Action, Error> {
+        if self.ks.metadata.deletion_timestamp.is_some() {
+            return self.finalize().await;
+        }
+        if !self.ks.finalizers().iter().any(|f| f == keys::FINALIZER) {
+            self.add_finalizer().await?;
+        }
+        if self.ks.spec.suspended() {
+            self.ctx.drift.untrack(&self.object_ref());
+            tracing::info!(kustomization = %self.object_ref(), "reconciliation is suspended");
+            return Ok(Action::await_change());
+        }
+        let (interval, retry_interval, timeout) = match (
+            self.ks.spec.interval(),
+            self.ks.spec.retry_interval(),
+            self.ks.spec.timeout(),
+        ) {
+            (Ok(i), Ok(r), Ok(t)) => (i, r, t),
+            (Err(e), _, _) | (_, Err(e), _) | (_, _, Err(e)) => {
+                let failure = Failure::new(reason::INVALID_SPEC, e).terminal();
+                return self.fail(failure, None, Duration::ZERO).await;
+            }
+        };
+        let outcome = self.apply_revision(timeout).await;
+        self.status.last_handled_reconcile_at = self
+            .ks
+            .annotations()
+            .get(keys::REQUESTED_AT_ANNOTATION)
+            .cloned();
+        match outcome {
+            Ok(revision) => {
+                self.save().await?;
+                tracing::debug!(kustomization = %self.object_ref(), %revision, "reconciled");
+                Ok(Action::requeue(self.jitter(interval)))
+            }
+            Err((failure, revision)) => self.fail(failure, revision, retry_interval).await,
+        }
+    }
+
+    /// Interval with Flux's ± jitter, so that many objects created at once spread out.
+    fn jitter(&self, interval: Duration) -> Duration {
+        let fraction = self.ctx.config.interval_jitter;
+        if fraction <= 0.0 {
+            return interval;
+        }
+        let spread = (rand::random::<f64>() * 2.0 - 1.0) * fraction;
+        interval.mul_f64(1.0 + spread)
+    }
+
+    async fn fail(
+        &mut self,
+        failure: Failure,
+        revision: Option<String>,
+        retry_interval: Duration,
+    ) -> Result<Action, Error> {
+        self.failed = true;
+        self.set(
+            condition::READY,
+            ConditionStatus::False,
+            failure.reason,
+            &failure.message,
+        );
+        if failure.terminal {
+            self.set(
+                condition::STALLED,
+                ConditionStatus::True,
+                failure.reason,
+                &failure.message,
+            );
+            condition::remove(&mut self.status.conditions, condition::RECONCILING);
+            self.status.observed_generation = self.ks.metadata.generation;
+        } else {
+            condition::remove(&mut self.status.conditions, condition::STALLED);
+            self.set(
+                condition::RECONCILING,
+                ConditionStatus::True,
+                reason::PROGRESSING_WITH_RETRY,
+                &failure.message,
+            );
+        }
+        self.save().await?;
+        self.event(
+            EventType::Warning,
+            failure.reason,
+            &failure.message,
+            revision.as_deref(),
+        )
+        .await;
+        Ok(if failure.terminal {
+            Action::await_change()
+        } else {
+            Action::requeue(failure.requeue.unwrap_or(retry_interval))
+        })
+    }
+
+    /// Everything from the source to the health checks; returns the applied revision.
+    async fn apply_revision(
+        &mut self,
+        timeout: Duration,
+    ) -> Result<String, (Failure, Option<String>)> {
+        let artifact = source::resolve(
+            &self.ctx.client,
+            self.ks,
+            self.ctx.config.no_cross_namespace_refs,
+        )
+        .await
+        .map_err(|e| {
+            let terminal = e.is_terminal();
+            let failure = Failure::new(
+                if terminal {
+                    reason::ACCESS_DENIED
+                } else {
+                    reason::ARTIFACT_FAILED
+                },
+                e,
+            );
+            (
+                if terminal {
+                    failure.terminal()
+                } else {
+                    failure
+                },
+                None,
+            )
+        })?;
+        let revision = artifact.revision.clone();
+        let with_rev = |f: Failure| (f, Some(revision.clone()));
+
+        if let Err(err) = deps::check(
+            &self.ctx.client,
+            self.ks,
+            &revision,
+            self.ctx.config.no_cross_namespace_refs,
+        )
+        .await
+        {
+            let terminal = matches!(
+                err,
+                deps::DependencyError::CrossNamespace { .. }
+                    | deps::DependencyError::ReadyExprUnsupported { .. }
+            );
+            let failure = Failure::new(reason::DEPENDENCY_NOT_READY, err)
+                .requeue_after(self.ctx.config.requeue_dependency);
+            return Err(with_rev(if terminal {
+                failure.terminal()
+            } else {
+                failure
+            }));
+        }
+
+        self.mark_progressing(&revision, timeout)
+            .await
+            .map_err(|e| with_rev(Failure::new(reason::RECONCILIATION_FAILED, e)))?;
+
+        let dir = self
+            .ctx
+            .artifacts
+            .fetch(&artifact.url, &artifact.digest)
+            .await
+            .map_err(|e| with_rev(Failure::new(reason::ARTIFACT_FAILED, e)))?;
+        let started = Instant::now();
+        let objects = self
+            .render(&dir)
+            .await
+            .map_err(|e| with_rev(Failure::new(reason::BUILD_FAILED, e)))?;
+        let digest = build::digest(&objects);
+
+        let target = self
+            .target()
+            .await
+            .map_err(|e| with_rev(Failure::new(reason::RECONCILIATION_FAILED, e)))?;
+        let manager = ResourceManager::new(
+            target.client.clone(),
+            target.resources.clone(),
+            keys::FIELD_MANAGER,
+        )
+        .with_concurrency(self.ctx.config.apply_concurrency);
+
+        let changes = self
+            .apply(&manager, objects)
+            .await
+            .map_err(|m| with_rev(Failure::new(reason::RECONCILIATION_FAILED, m)))?;
+        let applied: Vec<(ObjMetadata, String)> = changes
+            .entries
+            .iter()
+            .map(|e| (e.object.clone(), e.version.clone()))
+            .collect();
+
+        let drift_enabled = self.ctx.config.drift_watch
+            && target.local
+            && !keys::is_disabled(
+                self.ks
+                    .annotations()
+                    .get(keys::DRIFT_WATCH_ANNOTATION)
+                    .map(String::as_str),
+            );
+        if drift_enabled {
+            self.ctx.drift.track(self.object_ref(), &applied).await;
+        } else {
+            self.ctx.drift.untrack(&self.object_ref());
+        }
+
+        let prune_failure = self.prune(&manager, &applied).await;
+        if let Some(message) = prune_failure {
+            return Err(with_rev(Failure::new(reason::PRUNE_FAILED, message)));
+        }
+
+        self.check_health(&manager, &changes, timeout)
+            .await
+            .map_err(with_rev)?;
+
+        let message = format!("Applied revision: {revision}");
+        self.set(
+            condition::READY,
+            ConditionStatus::True,
+            reason::RECONCILIATION_SUCCEEDED,
+            &message,
+        );
+        condition::remove(&mut self.status.conditions, condition::RECONCILING);
+        condition::remove(&mut self.status.conditions, condition::STALLED);
+        self.status.last_applied_revision = Some(revision.clone());
+        self.status.observed_generation = self.ks.metadata.generation;
+        self.record_history(
+            &digest,
+            reason::RECONCILIATION_SUCCEEDED,
+            started.elapsed(),
+            &revision,
+        );
+        if changes.has_changes() {
+            let lines = changes.changes().join("\n");
+            self.event(
+                EventType::Normal,
+                reason::RECONCILIATION_SUCCEEDED,
+                &lines,
+                Some(&revision),
+            )
+            .await;
+        }
+        Ok(revision)
+    }
+
+    async fn mark_progressing(&mut self, revision: &str, timeout: Duration) -> Result<(), Error> {
+        let up_to_date = condition::is_true(&self.status.conditions, condition::READY)
+            && self.status.last_applied_revision.as_deref() == Some(revision)
+            && self.status.observed_generation == self.ks.metadata.generation;
+        self.status.last_attempted_revision = Some(revision.to_owned());
+        if up_to_date {
+            // A re-sync of what is already applied (interval, drift): no progress to report.
+            return Ok(());
+        }
+        let message = format!(
+            "Fetching manifests for revision {revision} with a timeout of {}",
+            GoDuration(timeout)
+        );
+        self.set(
+            condition::RECONCILING,
+            ConditionStatus::True,
+            reason::PROGRESSING,
+            &message,
+        );
+        self.set(
+            condition::READY,
+            ConditionStatus::Unknown,
+            reason::PROGRESSING,
+            "Reconciliation in progress",
+        );
+        self.save().await
+    }
+
+    async fn render(&self, artifact_dir: &std::path::Path) -> Result<Vec<Value>, String> {
+        if self.ks.spec.decryption.is_some() {
+            return Err(
+                "spec.decryption: SOPS decryption is not available in this build of ferry yet"
+                    .to_owned(),
+            );
+        }
+        let dir = build::build_dir(artifact_dir, self.ks.spec.path.as_deref())
+            .map_err(|e| e.to_string())?;
+        let overrides = build::overrides(&self.ks.spec).map_err(|e| e.to_string())?;
+        let substitution = self.substitution().await?;
+        let mut objects = tokio::task::spawn_blocking(move || {
+            build::render(&dir, &overrides, substitution.as_ref())
+        })
+        .await
+        .map_err(|e| format!("build task failed: {e}"))?
+        .map_err(|e| e.to_string())?;
+        let owner = self.owner_labels();
+        for obj in &mut objects {
+            object::set_labels(obj, &owner);
+        }
+        Ok(objects)
+    }
+
+    /// The variables of `spec.postBuild`: substituteFrom in order, then substitute.
+    async fn substitution(&self) -> Result<Option<build::Substitution>, String> {
+        let Some(post) = &self.ks.spec.post_build else {
+            return Ok(None);
+        };
+        let mut vars = BTreeMap::new();
+        for from in post.substitute_from.iter().flatten() {
+            let optional = from.optional.unwrap_or(false);
+            let data: Option<BTreeMap<String, String>> = match from.kind.as_str() {
+                "ConfigMap" => {
+                    let api: Api<ConfigMap> =
+                        Api::namespaced(self.ctx.client.clone(), &self.namespace);
+                    api.get_opt(&from.name)
+                        .await
+                        .map_err(|e| {
+                            format!(
+                                "substitute from ConfigMap '{}/{}': {e}",
+                                self.namespace, from.name
+                            )
+                        })?
+                        .map(|cm| cm.data.unwrap_or_default())
+                }
+                "Secret" => {
+                    let api: Api<Secret> =
+                        Api::namespaced(self.ctx.client.clone(), &self.namespace);
+                    api.get_opt(&from.name)
+                        .await
+                        .map_err(|e| {
+                            format!(
+                                "substitute from Secret '{}/{}': {e}",
+                                self.namespace, from.name
+                            )
+                        })?
+                        .map(|s| {
+                            s.data
+                                .unwrap_or_default()
+                                .into_iter()
+                                .map(|(k, v)| (k, String::from_utf8_lossy(&v.0).into_owned()))
+                                .collect()
+                        })
+                }
+                other => {
+                    return Err(format!(
+                        "substituteFrom kind {other:?} is not ConfigMap or Secret"
+                    ));
+                }
+            };
+            match data {
+                Some(data) => vars.extend(data),
+                None if optional => {}
+                None => {
+                    return Err(format!(
+                        "substitute from '{}' error: {} '{}/{}' not found",
+                        from.kind, from.kind, self.namespace, from.name
+                    ));
+                }
+            }
+        }
+        vars.extend(post.substitute.clone().unwrap_or_default());
+        let always = post.substitute_strategy.as_deref() == Some("Always");
+        if vars.is_empty() && !always {
+            return Ok(None);
+        }
+        Ok(Some(build::Substitution { vars, strict: true }))
+    }
+
+    fn owner_labels(&self) -> BTreeMap<String, String> {
+        BTreeMap::from([
+            (keys::OWNER_NAME_LABEL.to_owned(), self.name.clone()),
+            (
+                keys::OWNER_NAMESPACE_LABEL.to_owned(),
+                self.namespace.clone(),
+            ),
+        ])
+    }
+
+    /// The cluster and identity to apply with.
+    async fn target(&self) -> Result<Target, String> {
+        if let Some(secret) = self
+            .ks
+            .spec
+            .kube_config
+            .as_ref()
+            .and_then(|k| k.secret_ref.as_ref())
+        {
+            return self
+                .ctx
+                .clients
+                .remote(&self.namespace, &secret.name, secret.key.as_deref())
+                .await
+                .map_err(|e| e.to_string());
+        }
+        let sa = self
+            .ks
+            .spec
+            .service_account_name
+            .clone()
+            .or_else(|| self.ctx.config.default_service_account.clone());
+        match sa {
+            Some(sa) => self
+                .ctx
+                .clients
+                .impersonating(&self.namespace, &sa)
+                .await
+                .map_err(|e| e.to_string()),
+            None => Ok(self.ctx.clients.local()),
+        }
+    }
+
+    /// Applies the objects after recording them in the inventory, so that an interrupted apply
+    /// never leaves objects the inventory does not know (they could never be pruned).
+    async fn apply(
+        &mut self,
+        manager: &ResourceManager,
+        objects: Vec<Value>,
+    ) -> Result<ChangeSet, String> {
+        let mut pending: BTreeSet<(ObjMetadata, String)> =
+            self.inventory_objects().into_iter().collect();
+        let before = pending.len();
+        for obj in &objects {
+            if let (Ok(meta), Ok(gvk)) = (object::obj_metadata(obj), object::gvk(obj)) {
+                pending.insert((meta, gvk.version));
+            }
+        }
+        if pending.len() != before {
+            self.status.inventory = Some(ResourceInventory::from_objects(
+                pending.iter().map(|(m, v)| (m, v.as_str())),
+            ));
+            self.save().await.map_err(|e| e.to_string())?;
+        }
+        let opts = ApplyOptions {
+            force: self.ks.spec.forces(),
+            ..ApplyOptions::default()
+        };
+        manager
+            .apply_all_staged(objects, &opts)
+            .await
+            .map_err(|e| e.to_string())
+    }
+
+    fn inventory_objects(&self) -> Vec<(ObjMetadata, String)> {
+        self.saved
+            .inventory
+            .as_ref()
+            .and_then(|inv| inv.objects().ok())
+            .unwrap_or_default()
+    }
+
+    /// Deletes what left Git (when `spec.prune`), then records the new inventory; objects whose
+    /// delete failed stay in it. Returns the failure message, if any.
+    async fn prune(
+        &mut self,
+        manager: &ResourceManager,
+        applied: &[(ObjMetadata, String)],
+    ) -> Option<String> {
+        let current: BTreeSet<&ObjMetadata> = applied.iter().map(|(m, _)| m).collect();
+        let previous = match self.ks.status.as_ref().and_then(|s| s.inventory.as_ref()) {
+            Some(inv) => inv.objects().unwrap_or_default(),
+            None => Vec::new(),
+        };
+        // Objects recorded by an earlier interrupted apply count as previous too.
+        let mut stale: Vec<(ObjMetadata, String)> = previous
+            .into_iter()
+            .chain(self.inventory_objects())
+            .filter(|(m, _)| !current.contains(m))
+            .collect();
+        stale.sort();
+        stale.dedup();
+        let mut keep: Vec<(ObjMetadata, String)> = applied.to_vec();
+        let mut failure = None;
+        if self.ks.spec.prune && !stale.is_empty() {
+            let (deleted, failures) = manager.delete_all(&stale, &self.owner_labels()).await;
+            if deleted.has_changes() {
+                let lines = deleted.changes().join("\n");
+                self.event(
+                    EventType::Normal,
+                    "Progressing",
+                    &lines,
+                    self.status.last_attempted_revision.as_deref(),
+                )
+                .await;
+            }
+            if !failures.is_empty() {
+                failure = Some(
+                    failures
+                        .iter()
+                        .map(|(_, _, e)| e.to_string())
+                        .collect::<Vec<_>>()
+                        .join("\n"),
+                );
+                keep.extend(failures.into_iter().map(|(m, v, _)| (m, v)));
+            }
+        }
+        self.status.inventory = Some(ResourceInventory::from_objects(
+            keep.iter().map(|(m, v)| (m, v.as_str())),
+        ));
+        failure
+    }
+
+    /// `spec.wait` (every applied object) or `spec.healthChecks`, judged by kstatus.
+    async fn check_health(
+        &mut self,
+        manager: &ResourceManager,
+        changes: &ChangeSet,
+        timeout: Duration,
+    ) -> Result<(), Failure> {
+        let targets: Vec<(ObjMetadata, String)> = if self.ks.spec.waits() {
+            changes
+                .entries
+                .iter()
+                .filter(|e| e.action != ferry_apply::Action::Skipped)
+                .map(|e| (e.object.clone(), e.version.clone()))
+                .collect()
+        } else {
+            self.ks
+                .spec
+                .health_checks
+                .iter()
+                .flatten()
+                .map(|r| {
+                    let api_version = r.api_version.clone().unwrap_or_else(|| "v1".to_owned());
+                    let gvk = object::Gvk::from_api_version(&api_version, &r.kind);
+                    let meta = ObjMetadata {
+                        namespace: r
+                            .namespace
+                            .clone()
+                            .unwrap_or_else(|| self.namespace.clone()),
+                        name: r.name.clone(),
+                        group: gvk.group,
+                        kind: gvk.kind,
+                    };
+                    (meta, gvk.version)
+                })
+                .collect()
+        };
+        if targets.is_empty() {
+            condition::remove(&mut self.status.conditions, condition::HEALTHY);
+            return Ok(());
+        }
+        let started = Instant::now();
+        let opts = WaitOptions {
+            timeout,
+            interval: self.ctx.config.health_poll,
+            ..WaitOptions::default()
+        };
+        let assess = |obj: &Value| readiness(obj);
+        match manager.wait_for_set(&targets, &opts, &assess).await {
+            Ok(()) => {
+                let message = format!(
+                    "Health check passed in {}",
+                    GoDuration(round_ms(started.elapsed()))
+                );
+                self.set(
+                    condition::HEALTHY,
+                    ConditionStatus::True,
+                    reason::SUCCEEDED,
+                    &message,
+                );
+                Ok(())
+            }
+            Err(err) => {
+                let message = format!(
+                    "health check failed after {}: {err}",
+                    GoDuration(round_ms(started.elapsed()))
+                );
+                self.set(
+                    condition::HEALTHY,
+                    ConditionStatus::False,
+                    reason::HEALTH_CHECK_FAILED,
+                    &message,
+                );
+                Err(Failure::new(reason::HEALTH_CHECK_FAILED, message))
+            }
+        }
+    }
+
+    fn record_history(&mut self, digest: &str, status: &str, duration: Duration, revision: &str) {
+        let now = clock::now_rfc3339();
+        let duration = GoDuration(round_ms(duration)).to_string();
+        let metadata = Some(BTreeMap::from([(
+            "revision".to_owned(),
+            revision.to_owned(),
+        )]));
+        let history = &mut self.status.history;
+        match history.first_mut() {
+            Some(latest) if latest.digest == digest && latest.last_reconciled_status == status => {
+                latest.last_reconciled = now;
+                latest.last_reconciled_duration = duration;
+                latest.total_reconciliations += 1;
+                latest.metadata = metadata;
+            }
+            _ => {
+                history.insert(
+                    0,
+                    Snapshot {
+                        digest: digest.to_owned(),
+                        first_reconciled: now.clone(),
+                        last_reconciled: now,
+                        last_reconciled_duration: duration,
+                        last_reconciled_status: status.to_owned(),
+                        total_reconciliations: 1,
+                        metadata,
+                    },
+                );
+                history.truncate(MAX_HISTORY);
+            }
+        }
+    }
+
+    async fn add_finalizer(&self) -> Result<(), Error> {
+        let mut finalizers = self.ks.finalizers().to_vec();
+        finalizers.push(keys::FINALIZER.to_owned());
+        let patch = json!({"metadata": {"finalizers": finalizers, "resourceVersion": self.ks.resource_version()}});
+        self.api
+            .patch(&self.name, &PatchParams::default(), &Patch::Merge(patch))
+            .await
+            .map_err(|source| Error::Write {
+                namespace: self.namespace.clone(),
+                name: self.name.clone(),
+                source: Box::new(source),
+            })?;
+        Ok(())
+    }
+
+    /// Deletion: prune what the inventory holds unless the policy or suspension says
+    /// otherwise, then release the finalizer.
+    async fn finalize(&mut self) -> Result<Action, Error> {
+        if !self.ks.finalizers().iter().any(|f| f == keys::FINALIZER) {
+            return Ok(Action::await_change());
+        }
+        self.ctx.drift.untrack(&self.object_ref());
+        let policy = self
+            .ks
+            .spec
+            .deletion_policy
+            .as_deref()
+            .unwrap_or("MirrorPrune");
+        let prune = match policy {
+            "Delete" | "WaitForTermination" => true,
+            "Orphan" => false,
+            _ => self.ks.spec.prune,
+        };
+        if prune && !self.ks.spec.suspended() {
+            let objects = self.inventory_objects();
+            if !objects.is_empty() {
+                match self.target().await {
+                    Ok(target) => {
+                        let manager = ResourceManager::new(
+                            target.client,
+                            target.resources,
+                            keys::FIELD_MANAGER,
+                        )
+                        .with_concurrency(self.ctx.config.apply_concurrency);
+                        let (_, failures) =
+                            manager.delete_all(&objects, &self.owner_labels()).await;
+                        if !failures.is_empty() {
+                            let message = failures
+                                .iter()
+                                .map(|(_, _, e)| e.to_string())
+                                .collect::<Vec<_>>()
+                                .join("\n");
+                            self.set(
+                                condition::READY,
+                                ConditionStatus::False,
+                                reason::PRUNE_FAILED,
+                                &message,
+                            );
+                            self.save().await?;
+                            return Ok(Action::requeue(Duration::from_secs(5)));
+                        }
+                        if policy == "WaitForTermination" {
+                            let timeout =
+                                self.ks.spec.timeout().unwrap_or(Duration::from_secs(300));
+                            let opts = WaitOptions {
+                                timeout,
+                                ..WaitOptions::default()
+                            };
+                            let gone = |_: &Value| Readiness::InProgress("terminating".to_owned());
+                            if let Err(err) = manager.wait_for_set(&objects, &opts, &gone).await {
+                                tracing::warn!(kustomization = %self.object_ref(), error = %err, "objects not terminated before timeout");
+                            }
+                        }
+                    }
+                    Err(err) => {
+                        tracing::warn!(kustomization = %self.object_ref(), error = %err, "cannot reach the target cluster to prune; releasing");
+                    }
+                }
+            }
+        }
+        let finalizers: Vec<String> = self
+            .ks
+            .finalizers()
+            .iter()
+            .filter(|f| *f != keys::FINALIZER)
+            .cloned()
+            .collect();
+        let patch = json!({"metadata": {"finalizers": finalizers, "resourceVersion": self.ks.resource_version()}});
+        match self
+            .api
+            .patch(&self.name, &PatchParams::default(), &Patch::Merge(patch))
+            .await
+        {
+            Ok(_) => {}
+            Err(kube::Error::Api(status)) if status.code == 404 => {}
+            Err(source) => {
+                return Err(Error::Write {
+                    namespace: self.namespace.clone(),
+                    name: self.name.clone(),
+                    source: Box::new(source),
+                });
+            }
+        }
+        Ok(Action::await_change())
+    }
+}
+
+/// kstatus' view of an object, for waiting.
+pub fn readiness(obj: &Value) -> Readiness {
+    let health = health::assess(obj);
+    match health.kstatus {
+        health::KStatus::Current => Readiness::Current,
+        health::KStatus::Failed => Readiness::Failed(health.kstatus_message),
+        _ => Readiness::InProgress(health.kstatus_message),
+    }
+}
+
+fn round_ms(d: Duration) -> Duration {
+    Duration::from_millis(d.as_millis() as u64)
+}

@@ -1,0 +1,193 @@
+//! The GitRepository controller end to end on the embedded API server: Ready with the artifact
+//! served at status.artifact.url, a failure that keeps the last artifact, a requestedAt
+//! reconcile, and suspend.
+
+mod common;
+
+use std::time::Duration;
+
+use common::{Env, wait_for};
+use ferry_api::{GitRepository, condition};
+use kube::Api;
+use serde_json::json;
+use sha2::Digest;
+
+const WAIT: Duration = Duration::from_secs(30);
+
+async fn wait_repo(
+    env: &Env,
+    name: &str,
+    what: &str,
+    check: impl Fn(&GitRepository) -> bool,
+) -> GitRepository {
+    let api: Api<GitRepository> = Api::namespaced(env.client.clone(), "flux-system");
+    wait_for(what, WAIT, || {
+        let api = api.clone();
+        let check = &check;
+        async move { api.get(name).await.ok().filter(|r| check(r)) }
+    })
+    .await
+}
+
+fn ready(repo: &GitRepository) -> Option<(String, String)> {
+    let status = repo.status.as_ref()?;
+    let c = condition::find(&status.conditions, condition::READY)?;
+    Some((c.status.as_str().to_owned(), c.reason.clone()))
+}
+
+fn revision(repo: &GitRepository) -> Option<String> {
+    repo.status
+        .as_ref()?
+        .artifact
+        .as_ref()
+        .map(|a| a.revision.clone())
+}
+
+#[tokio::test]
+async fn fetches_serves_fails_recovers_and_suspends() {
+    let env = Env::start().await;
+    env.repo
+        .write("deploy/cm.yaml", &common::configmap("a", "default", "1"));
+    let first = env.repo.commit("first");
+    env.create_git_repository("repo", "10m").await;
+
+    let repo = wait_repo(&env, "repo", "Ready=True", |r| {
+        ready(r).is_some_and(|(s, _)| s == "True")
+    })
+    .await;
+    let status = repo.status.clone().expect("status");
+    let artifact = status.artifact.clone().expect("artifact");
+    assert_eq!(artifact.revision, format!("main@sha1:{first}"));
+    assert_eq!(status.observed_generation, repo.metadata.generation);
+    assert!(condition::is_true(
+        &status.conditions,
+        condition::ARTIFACT_IN_STORAGE
+    ));
+    assert!(condition::find(&status.conditions, condition::RECONCILING).is_none());
+    let body = reqwest::get(&artifact.url)
+        .await
+        .expect("artifact served")
+        .bytes()
+        .await
+        .expect("body");
+    assert_eq!(
+        format!("sha256:{}", hex::encode(sha2::Sha256::digest(&body))),
+        artifact.digest
+    );
+
+    // A missing branch: Ready=False with Flux's reason, the last artifact stays.
+    env.kubectl_patch(
+        "source.toolkit.fluxcd.io/v1",
+        "GitRepository",
+        Some("flux-system"),
+        "repo",
+        json!({"spec": {"ref": {"branch": "nope"}}}),
+    )
+    .await;
+    let repo = wait_repo(&env, "repo", "Ready=False GitOperationFailed", |r| {
+        ready(r).is_some_and(|(s, reason)| s == "False" && reason == "GitOperationFailed")
+    })
+    .await;
+    let status = repo.status.clone().expect("status");
+    assert_eq!(
+        status.artifact.as_ref().map(|a| a.revision.clone()),
+        Some(artifact.revision.clone())
+    );
+    assert!(condition::is_true(
+        &status.conditions,
+        condition::FETCH_FAILED
+    ));
+    assert!(condition::is_true(
+        &status.conditions,
+        condition::RECONCILING
+    ));
+    assert!(
+        reqwest::get(&artifact.url)
+            .await
+            .expect("still served")
+            .status()
+            .is_success()
+    );
+    // Events are recorded right after the status write: wait for both.
+    let events: Api<k8s_openapi::api::core::v1::Event> =
+        Api::namespaced(env.client.clone(), "flux-system");
+    wait_for("NewArtifact and GitOperationFailed events", WAIT, || {
+        let events = events.clone();
+        async move {
+            let items = events.list(&Default::default()).await.ok()?.items;
+            let has = |reason: &str, type_: &str| {
+                items.iter().any(|e| {
+                    e.involved_object.name.as_deref() == Some("repo")
+                        && e.reason.as_deref() == Some(reason)
+                        && e.type_.as_deref() == Some(type_)
+                })
+            };
+            (has("NewArtifact", "Normal") && has("GitOperationFailed", "Warning")).then_some(())
+        }
+    })
+    .await;
+
+    // Back to main with a new commit, picked up at once through requestedAt.
+    env.kubectl_patch(
+        "source.toolkit.fluxcd.io/v1",
+        "GitRepository",
+        Some("flux-system"),
+        "repo",
+        json!({"spec": {"ref": {"branch": "main"}}}),
+    )
+    .await;
+    wait_repo(&env, "repo", "recovered", |r| {
+        ready(r).is_some_and(|(s, _)| s == "True")
+    })
+    .await;
+    env.repo
+        .write("deploy/cm.yaml", &common::configmap("a", "default", "2"));
+    let second = env.repo.commit("second");
+    let token = "token-1";
+    env.kubectl_patch(
+        "source.toolkit.fluxcd.io/v1",
+        "GitRepository",
+        Some("flux-system"),
+        "repo",
+        json!({"metadata": {"annotations": {"reconcile.fluxcd.io/requestedAt": token}}}),
+    )
+    .await;
+    let repo = wait_repo(&env, "repo", "requestedAt handled", |r| {
+        r.status
+            .as_ref()
+            .and_then(|s| s.last_handled_reconcile_at.as_deref())
+            == Some(token)
+    })
+    .await;
+    assert_eq!(revision(&repo), Some(format!("main@sha1:{second}")));
+
+    // Suspended: a request is not acted upon.
+    env.kubectl_patch(
+        "source.toolkit.fluxcd.io/v1",
+        "GitRepository",
+        Some("flux-system"),
+        "repo",
+        json!({"spec": {"suspend": true}}),
+    )
+    .await;
+    env.repo
+        .write("deploy/cm.yaml", &common::configmap("a", "default", "3"));
+    env.repo.commit("third");
+    env.kubectl_patch(
+        "source.toolkit.fluxcd.io/v1",
+        "GitRepository",
+        Some("flux-system"),
+        "repo",
+        json!({"metadata": {"annotations": {"reconcile.fluxcd.io/requestedAt": "token-2"}}}),
+    )
+    .await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let api: Api<GitRepository> = Api::namespaced(env.client.clone(), "flux-system");
+    let repo = api.get("repo").await.expect("repo");
+    assert_eq!(
+        revision(&repo),
+        Some(format!("main@sha1:{second}")),
+        "suspended: no new revision"
+    );
+    env.stop().await;
+}
