@@ -44,12 +44,12 @@
 //!
 //! # Validation: [`validation`]
 //! What the API server checks on writes, with its messages and Status shapes: unknown and
-//! duplicate fields for `fieldValidation` ([`validation::strict`]), pruning
-//! ([`validation::prune`]), custom resources' defaults and structural validation with CEL
-//! rules ([`validation::default_custom_resource`], [`validation::validate_custom_resource`]),
-//! CRDs themselves ([`validation::crd::validate`]) and built-in kinds
-//! ([`validation::builtin::validate`]). Errors are [`validation::ValidationError`]s;
-//! [`validation::ValidationError::status`] is the response body.
+//! duplicate fields for `fieldValidation` ([`validation::strict`]), then
+//! [`validation::admit`]: pruning, custom resources' defaults and structural validation with
+//! CEL rules (compiled once per schema), CRDs themselves and the built-in kinds' rules.
+//! [`validation::default_custom_resource`] is the read path. Errors are
+//! [`validation::ValidationError`]s; [`validation::ValidationError::status`] is the response
+//! body. The module documentation lists the calls for each verb.
 //! ```
 //! use ferry_schema::{Registry, validation::{self, FieldValidation, strict::{self, Request}}};
 //! let registry = Registry::builtin();

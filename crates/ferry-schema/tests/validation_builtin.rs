@@ -286,3 +286,36 @@ fn containers_need_names_and_images() {
         ]
     );
 }
+
+#[test]
+fn admit_runs_the_whole_write_path() {
+    use ferry_schema::{Registry, validation};
+    let reg = Registry::builtin();
+    let ts = reg.lookup("v1", "Service").unwrap();
+    let old = json!({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "web"},
+        "spec": {"clusterIP": "10.96.0.10", "clusterIPs": ["10.96.0.10"], "ports": [{"port": 80}]}});
+    // kubectl apply of a manifest without clusterIP and with a typo: the typo is dropped, the
+    // allocated IP kept, and the update passes.
+    let mut new = json!({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "web"},
+        "spec": {"ports": [{"port": 80}], "selectorr": {"app": "web"}}});
+    assert!(
+        validation::admit(&ts, &mut new, Some(&old))
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(new["spec"]["clusterIPs"], json!(["10.96.0.10"]));
+    assert!(new["spec"].get("selectorr").is_none());
+    // A CRD goes through CRD validation.
+    let crd_ts = reg
+        .lookup("apiextensions.k8s.io/v1", "CustomResourceDefinition")
+        .unwrap();
+    let mut crd = json!({"apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+        "metadata": {"name": "foos.example.com"},
+        "spec": {"group": "example.com", "scope": "Namespaced", "names": {"kind": "Foo", "plural": "foos"},
+            "versions": [{"name": "v1", "served": true, "storage": true}]}});
+    let err = validation::admit(&crd_ts, &mut crd, None).unwrap_err();
+    assert_eq!(
+        err.message(),
+        r#"CustomResourceDefinition.apiextensions.k8s.io "foos.example.com" is invalid: spec.versions[0].schema.openAPIV3Schema: Required value: schemas are required"#
+    );
+}

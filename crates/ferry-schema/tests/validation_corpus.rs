@@ -109,6 +109,14 @@ fn flux_and_argo_crds_are_valid_crds() {
         if let Err(e) = crd::validate(c, None) {
             panic!("{name}: {}", e.message());
         }
+        // As a built-in object, a CRD has no unknown fields either.
+        let ts = Registry::builtin()
+            .lookup("apiextensions.k8s.io/v1", "CustomResourceDefinition")
+            .unwrap();
+        let body = serde_json::to_vec(c).unwrap();
+        let findings = strict::check_body(&body, false, &ts);
+        assert!(findings.is_empty(), "{name}: {findings:?}");
+        builtin::validate(ts.gvk(), c, None).unwrap_or_else(|e| panic!("{name}: {}", e.message()));
         // An update to itself is allowed too.
         crd::validate(c, Some(c)).unwrap_or_else(|e| panic!("{name} update: {}", e.message()));
     }

@@ -205,13 +205,7 @@ fn patches_report_strict_errors_as_invalid_patch() {
     let ts = reg.lookup("v1", "ConfigMap").unwrap();
     let mut patched = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c"}, "data": {"a": "<b>"}, "foo": 1});
     let unknown = prune(&mut patched.clone(), &ts);
-    let findings = ferry_schema::validation::StrictFindings {
-        errors: unknown
-            .iter()
-            .map(|p| format!("unknown field \"{p}\""))
-            .collect(),
-        type_error: None,
-    };
+    let findings = ferry_schema::validation::StrictFindings::unknown(&unknown);
     let err = findings
         .resolve(
             FieldValidation::Strict,

@@ -46,8 +46,14 @@ fn at<'v>(v: &'v Value, pointer: &str) -> Option<&'v Value> {
 }
 
 /// Validates a built-in object on create (`old` = `None`) or update. Kinds without specific
-/// rules get the metadata checks.
+/// rules get the metadata checks; CustomResourceDefinitions get [`super::crd::validate`]. On
+/// update, call it after the server has carried the stored system metadata (uid,
+/// creationTimestamp, ...) over and after [`prepare_for_update`], as the real server
+/// validates the object it is about to store.
 pub fn validate(gvk: &Gvk, object: &Value, old: Option<&Value>) -> Result<(), ValidationError> {
+    if gvk.group == "apiextensions.k8s.io" && gvk.kind == "CustomResourceDefinition" {
+        return super::crd::validate(object, old);
+    }
     let meta_path = FieldPath::root().child("metadata");
     let mut errs = match old {
         None => meta::validate_object_meta(object.get("metadata"), name_rule(gvk), &meta_path),

@@ -3,17 +3,24 @@
 //! defaulting, CEL rules), CustomResourceDefinitions themselves, and the few validations of
 //! built-in kinds clients depend on (names, selectors, immutable fields).
 //!
-//! Messages follow Kubernetes 1.35, the version of the embedded OpenAPI documents.
+//! Messages follow Kubernetes 1.35, the version of the embedded OpenAPI documents. Every
+//! refusal is a [`ValidationError`]; [`ValidationError::status`] is the response body,
+//! [`ValidationError::code`] its HTTP status.
 //!
-//! # On a write (create, update, patch, apply)
-//! 1. [`strict::check_body`] on the request body (or [`prune::unknown_fields`] /
-//!    [`prune::prune`] on the patched object), then [`strict::StrictFindings::resolve`] with the
-//!    `fieldValidation` directive: warnings to send, or the 400/422 error. For apply patches,
-//!    [`strict::apply_undeclared_fields`] gives the 500 server-side apply answers.
-//! 2. [`prune::prune`]: drop what the schema does not declare (every directive drops).
-//! 3. Custom resources: [`default_custom_resource`], then [`validate_custom_resource`].
-//!    Built-in kinds: [`builtin::validate`]. CRDs additionally: [`crd::validate`].
-//! 4. Turn a [`ValidationError`] into the response with [`ValidationError::status`].
+//! # On a write
+//! 1. Strict decoding, which depends on what the client sent:
+//!    - POST/PUT body: [`strict::check_body`]`(body, is_yaml, ts)`;
+//!    - JSON, merge or strategic merge patch: after patching,
+//!      [`StrictFindings::unknown`]`(&`[`prune::unknown_fields`]`(&patched, ts))`;
+//!    - apply patch: [`strict::apply_undeclared_fields`] (a 500 in every mode, as server-side
+//!      apply answers) and [`strict::yaml_duplicates`] on the patch.
+//!
+//!    then [`StrictFindings::resolve`]`(directive, request)`: the `Warning` headers to send, or
+//!    the error (400 for bodies, 422 `patch: Invalid value` for patches).
+//! 2. [`admit`]`(ts, &mut object, old)`: drops what the schema does not declare (every
+//!    directive drops it), applies defaults to custom resources, validates (custom resources:
+//!    metadata, schema with ratcheting, embedded resources, list types, CEL; built-in kinds and
+//!    CRDs: [`builtin::validate`]). Returns warnings (CEL errors ratcheted on unchanged values).
 //!
 //! # On a read
 //! [`default_custom_resource`] on each custom resource read from storage (defaults added to a
@@ -43,6 +50,31 @@ pub use status::{Invalid, ValidationError};
 pub use strict::{FieldValidation, StrictFindings};
 
 use crate::registry::{SchemaSource, TypeSchema};
+
+/// Everything a write needs after decoding: unknown fields dropped, custom resources defaulted
+/// and validated against their schema (with CEL rules), built-in kinds and CRDs validated by
+/// [`builtin::validate`] (after [`builtin::prepare_for_update`] on update). `old` is the stored
+/// object on update, with the system metadata (uid, creationTimestamp, ...) already carried over
+/// to `object`. Returns the warnings to send.
+pub fn admit(
+    ts: &TypeSchema,
+    object: &mut Value,
+    old: Option<&Value>,
+) -> Result<Vec<String>, ValidationError> {
+    prune::prune(object, ts);
+    match ts.source() {
+        SchemaSource::Crd => {
+            default_custom_resource(object, ts);
+            validate_custom_resource(ts, object, old)
+        }
+        SchemaSource::Builtin | SchemaSource::Custom => {
+            if let Some(o) = old {
+                builtin::prepare_for_update(ts.gvk(), object, o);
+            }
+            builtin::validate(ts.gvk(), object, old).map(|()| Vec::new())
+        }
+    }
+}
 
 /// Drops non-nullable nulls and applies the schema's `default`s to a custom resource, as the
 /// server does on create/update and when reading from storage. Does nothing for kinds that are

@@ -97,6 +97,18 @@ pub enum Request<'a> {
 }
 
 impl StrictFindings {
+    /// Findings from the unknown fields [`prune`](super::prune::prune) removed from an object
+    /// (patched objects, or bodies already parsed).
+    pub fn unknown(paths: &[String]) -> StrictFindings {
+        StrictFindings {
+            errors: paths
+                .iter()
+                .map(|p| format!("unknown field {}", gofmt::quote(p)))
+                .collect(),
+            type_error: None,
+        }
+    }
+
     /// Nothing to report.
     pub fn is_empty(&self) -> bool {
         self.errors.is_empty() && self.type_error.is_none()
