@@ -399,3 +399,26 @@ fn updates_may_not_rename() {
         r#"CustomResourceDefinition.apiextensions.k8s.io "foos.example.com" is invalid: spec.scope: Invalid value: "Cluster": field is immutable"#
     );
 }
+
+#[test]
+fn absurdly_deep_schemas_are_refused_without_recursion() {
+    // Built by hand: `json!` would serialize (recursively) what it interpolates.
+    let mut schema = json!({"type": "string"});
+    for _ in 0..1000 {
+        let mut props = serde_json::Map::new();
+        props.insert("a".into(), schema);
+        let mut node = serde_json::Map::new();
+        node.insert("type".into(), json!("object"));
+        node.insert("properties".into(), Value::Object(props));
+        schema = Value::Object(node);
+    }
+    let mut c = crd_with(json!({}));
+    c["spec"]["versions"][0]["schema"]["openAPIV3Schema"] = schema;
+    let errs = errors(&c);
+    assert_eq!(
+        errs,
+        [r#"spec: Invalid value: "": schemas may not be nested more than 200 levels deep"#]
+    );
+    // Dropping a value this deep recurses too.
+    std::mem::forget(c);
+}

@@ -57,6 +57,25 @@ fn s<'v>(v: &'v Value, key: &str) -> &'v str {
 /// Validates a CRD on create (`old` = `None`) or update. The CRD is taken as sent, with the
 /// server's defaults for `singular` and `listKind` applied first.
 pub fn validate(crd: &Value, old: Option<&Value>) -> Result<(), ValidationError> {
+    let name = crd
+        .pointer("/metadata/name")
+        .and_then(Value::as_str)
+        .unwrap_or("");
+    // The checks below recurse through the schema: refuse absurd nesting up front rather than
+    // risk the stack (the registry converts at most 128 levels anyway).
+    if json_depth(crd) > MAX_CRD_DEPTH {
+        return Err(Invalid::new(
+            "CustomResourceDefinition",
+            "apiextensions.k8s.io",
+            name,
+            vec![FieldError::invalid(
+                &FieldPath::new("spec"),
+                "",
+                format!("schemas may not be nested more than {MAX_CRD_DEPTH} levels deep"),
+            )],
+        )
+        .into());
+    }
     let mut errs = Vec::new();
     let spec = crd
         .get("spec")
@@ -355,6 +374,24 @@ pub fn validate(crd: &Value, old: Option<&Value>) -> Result<(), ValidationError>
         )
         .into())
     }
+}
+
+/// How deeply a CRD may nest before it is refused (without recursion).
+const MAX_CRD_DEPTH: usize = 200;
+
+/// The nesting depth of a JSON value, computed iteratively.
+fn json_depth(v: &Value) -> usize {
+    let mut max = 0;
+    let mut stack = vec![(v, 1usize)];
+    while let Some((v, d)) = stack.pop() {
+        max = max.max(d);
+        match v {
+            Value::Array(a) => stack.extend(a.iter().map(|x| (x, d + 1))),
+            Value::Object(m) => stack.extend(m.values().map(|x| (x, d + 1))),
+            _ => {}
+        }
+    }
+    max
 }
 
 fn subresources(sub: &Value, p: &FieldPath) -> Vec<FieldError> {
