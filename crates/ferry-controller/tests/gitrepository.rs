@@ -29,6 +29,18 @@ async fn wait_repo(
     .await
 }
 
+/// Merge-patches the GitRepository `flux-system/repo` as kubectl would.
+async fn patch(env: &Env, patch: serde_json::Value) {
+    let api: Api<GitRepository> = Api::namespaced(env.client.clone(), "flux-system");
+    let params = kube::api::PatchParams {
+        field_manager: Some("kubectl-edit".to_owned()),
+        ..Default::default()
+    };
+    api.patch("repo", &params, &kube::api::Patch::Merge(patch))
+        .await
+        .expect("patch succeeds");
+}
+
 fn ready(repo: &GitRepository) -> Option<(String, String)> {
     let status = repo.status.as_ref()?;
     let c = condition::find(&status.conditions, condition::READY)?;
@@ -76,14 +88,7 @@ async fn fetches_serves_fails_recovers_and_suspends() {
     );
 
     // A missing branch: Ready=False with Flux's reason, the last artifact stays.
-    env.kubectl_patch(
-        "source.toolkit.fluxcd.io/v1",
-        "GitRepository",
-        Some("flux-system"),
-        "repo",
-        json!({"spec": {"ref": {"branch": "nope"}}}),
-    )
-    .await;
+    patch(&env, json!({"spec": {"ref": {"branch": "nope"}}})).await;
     let repo = wait_repo(&env, "repo", "Ready=False GitOperationFailed", |r| {
         ready(r).is_some_and(|(s, reason)| s == "False" && reason == "GitOperationFailed")
     })
@@ -128,14 +133,7 @@ async fn fetches_serves_fails_recovers_and_suspends() {
     .await;
 
     // Back to main with a new commit, picked up at once through requestedAt.
-    env.kubectl_patch(
-        "source.toolkit.fluxcd.io/v1",
-        "GitRepository",
-        Some("flux-system"),
-        "repo",
-        json!({"spec": {"ref": {"branch": "main"}}}),
-    )
-    .await;
+    patch(&env, json!({"spec": {"ref": {"branch": "main"}}})).await;
     wait_repo(&env, "repo", "recovered", |r| {
         ready(r).is_some_and(|(s, _)| s == "True")
     })
@@ -144,11 +142,8 @@ async fn fetches_serves_fails_recovers_and_suspends() {
         .write("deploy/cm.yaml", &common::configmap("a", "default", "2"));
     let second = env.repo.commit("second");
     let token = "token-1";
-    env.kubectl_patch(
-        "source.toolkit.fluxcd.io/v1",
-        "GitRepository",
-        Some("flux-system"),
-        "repo",
+    patch(
+        &env,
         json!({"metadata": {"annotations": {"reconcile.fluxcd.io/requestedAt": token}}}),
     )
     .await;
@@ -162,22 +157,12 @@ async fn fetches_serves_fails_recovers_and_suspends() {
     assert_eq!(revision(&repo), Some(format!("main@sha1:{second}")));
 
     // Suspended: a request is not acted upon.
-    env.kubectl_patch(
-        "source.toolkit.fluxcd.io/v1",
-        "GitRepository",
-        Some("flux-system"),
-        "repo",
-        json!({"spec": {"suspend": true}}),
-    )
-    .await;
+    patch(&env, json!({"spec": {"suspend": true}})).await;
     env.repo
         .write("deploy/cm.yaml", &common::configmap("a", "default", "3"));
     env.repo.commit("third");
-    env.kubectl_patch(
-        "source.toolkit.fluxcd.io/v1",
-        "GitRepository",
-        Some("flux-system"),
-        "repo",
+    patch(
+        &env,
         json!({"metadata": {"annotations": {"reconcile.fluxcd.io/requestedAt": "token-2"}}}),
     )
     .await;
