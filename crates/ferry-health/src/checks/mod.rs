@@ -237,6 +237,12 @@ mod tests {
     use super::*;
 
     #[test]
+    fn checks_can_be_shared_across_threads() {
+        fn shared<T: Send + Sync>() {}
+        shared::<Checks>();
+    }
+
+    #[test]
     fn globs_match_like_argo_cd_keys() {
         assert!(glob_match("*.aws.crossplane.io", "ec2.aws.crossplane.io"));
         assert!(glob_match("*", "Anything"));

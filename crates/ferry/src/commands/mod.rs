@@ -4,6 +4,7 @@
 use std::process::ExitCode;
 
 mod build;
+mod health;
 mod policy;
 mod version;
 
@@ -11,6 +12,8 @@ mod version;
 pub enum Command {
     /// Render manifests locally (kustomize, ...).
     Build(build::Args),
+    /// Show the health of objects saved in files, as Argo CD and kstatus judge it.
+    Health(health::Args),
     /// Check manifests against Gatekeeper policies (ConstraintTemplates and constraints).
     Policy(policy::Args),
     /// Print the client version.
@@ -21,6 +24,7 @@ pub enum Command {
 pub fn run(command: Command) -> anyhow::Result<ExitCode> {
     match command {
         Command::Build(args) => build::run(args),
+        Command::Health(args) => health::run(args),
         Command::Policy(args) => policy::run(args),
         Command::Version(args) => version::run(args),
     }
