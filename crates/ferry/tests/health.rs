@@ -26,25 +26,44 @@ fn ferry(args: &[&std::ffi::OsStr]) -> (bool, String, String) {
 fn prints_a_table_of_both_views() {
     let degraded = corpus("apps_Deployment/04-deployment-degraded.yaml");
     let paused = corpus("apps_Deployment/03-deployment-suspended.yaml");
-    let (ok, stdout, stderr) = ferry(&["health".as_ref(), degraded.as_os_str(), paused.as_os_str()]);
+    let (ok, stdout, stderr) =
+        ferry(&["health".as_ref(), degraded.as_os_str(), paused.as_os_str()]);
     assert!(ok, "{stderr}");
     let lines: Vec<&str> = stdout.lines().collect();
     assert_eq!(lines.len(), 3, "{stdout}");
     assert!(lines[0].starts_with("FILE"), "{stdout}");
-    assert!(lines[1].contains("Deployment") && lines[1].contains("Degraded") && lines[1].contains("Failed"));
-    assert!(lines[1].contains("exceeded its progress deadline"), "{stdout}");
-    assert!(lines[2].contains("Suspended") && lines[2].contains("Deployment is paused"), "{stdout}");
+    assert!(
+        lines[1].contains("Deployment")
+            && lines[1].contains("Degraded")
+            && lines[1].contains("Failed")
+    );
+    assert!(
+        lines[1].contains("exceeded its progress deadline"),
+        "{stdout}"
+    );
+    assert!(
+        lines[2].contains("Suspended") && lines[2].contains("Deployment is paused"),
+        "{stdout}"
+    );
 }
 
 #[test]
 fn prints_json_with_the_full_health() {
     let certificate = corpus("cert-manager.io_Certificate/02-progressing_issuing.yaml");
-    let (ok, stdout, stderr) = ferry(&["health".as_ref(), "-o".as_ref(), "json".as_ref(), certificate.as_os_str()]);
+    let (ok, stdout, stderr) = ferry(&[
+        "health".as_ref(),
+        "-o".as_ref(),
+        "json".as_ref(),
+        certificate.as_os_str(),
+    ]);
     assert!(ok, "{stderr}");
     let report: serde_json::Value = serde_json::from_str(&stdout).expect("JSON output");
     assert_eq!(report[0]["kind"], "Certificate");
     assert_eq!(report[0]["health"]["status"], "Progressing");
-    assert_eq!(report[0]["health"]["message"], "Issuing certificate as Secret does not exist");
+    assert_eq!(
+        report[0]["health"]["message"],
+        "Issuing certificate as Secret does not exist"
+    );
     assert_eq!(report[0]["health"]["kstatus"], "InProgress");
     assert_eq!(report[0]["health"]["basis"], "ecosystem");
 }

@@ -53,20 +53,29 @@ fn read_text(path: &Path) -> anyhow::Result<String> {
             .with_context(|| format!("reading {}", path.display()))?;
     }
     if text.len() as u64 > MAX_FILE_BYTES {
-        bail!("{} is larger than {} MiB", path.display(), MAX_FILE_BYTES >> 20);
+        bail!(
+            "{} is larger than {} MiB",
+            path.display(),
+            MAX_FILE_BYTES >> 20
+        );
     }
     Ok(text)
 }
 
 fn read_objects(path: &Path) -> anyhow::Result<Vec<Value>> {
     let text = read_text(path)?;
-    let documents = ferry_yaml::from_str_multi(&text)
-        .with_context(|| format!("parsing {}", path.display()))?;
+    let documents =
+        ferry_yaml::from_str_multi(&text).with_context(|| format!("parsing {}", path.display()))?;
     let mut objects = Vec::new();
     for document in documents {
         match document.get("items").and_then(Value::as_array) {
             // `kubectl get -o yaml` of several objects gives a List.
-            Some(items) if document.get("kind").and_then(Value::as_str).is_some_and(|k| k.ends_with("List")) => {
+            Some(items)
+                if document
+                    .get("kind")
+                    .and_then(Value::as_str)
+                    .is_some_and(|k| k.ends_with("List")) =>
+            {
                 objects.extend(items.iter().cloned());
             }
             _ if document.is_object() => objects.push(document),
@@ -92,7 +101,9 @@ fn lua_scripts(path: &Path) -> anyhow::Result<Vec<LuaHealthScript>> {
         if let Some(legacy) = data.get("resource.customizations") {
             let parsed = ferry_yaml::from_str(legacy)
                 .with_context(|| format!("{}: parsing resource.customizations", path.display()))?;
-            scripts.extend(ferry_health::lua_scripts_from_legacy_customizations(&parsed));
+            scripts.extend(ferry_health::lua_scripts_from_legacy_customizations(
+                &parsed,
+            ));
         }
     }
     Ok(scripts)
@@ -111,7 +122,10 @@ fn health_check_exprs(path: &Path) -> anyhow::Result<Vec<HealthCheckExprs>> {
 }
 
 fn field<'a>(object: &'a Value, pointer: &str) -> &'a str {
-    object.pointer(pointer).and_then(Value::as_str).unwrap_or("")
+    object
+        .pointer(pointer)
+        .and_then(Value::as_str)
+        .unwrap_or("")
 }
 
 fn display_name(object: &Value) -> String {
@@ -129,7 +143,11 @@ fn print_text(rows: &[(String, Value, Health)]) {
     let table: Vec<[String; 6]> = rows
         .iter()
         .map(|(file, object, health)| {
-            let message = if health.message.is_empty() { &health.kstatus_message } else { &health.message };
+            let message = if health.message.is_empty() {
+                &health.kstatus_message
+            } else {
+                &health.message
+            };
             [
                 file.clone(),
                 field(object, "/kind").to_owned(),
@@ -161,7 +179,10 @@ fn print_text(rows: &[(String, Value, Health)]) {
     {
         println!("{}", line(header));
         for row in &table {
-            println!("{}", line([&row[0], &row[1], &row[2], &row[3], &row[4], &row[5]]));
+            println!(
+                "{}",
+                line([&row[0], &row[1], &row[2], &row[3], &row[4], &row[5]])
+            );
         }
     }
 }
