@@ -65,9 +65,8 @@ fn messages() -> &'static Messages {
         flate2::read::GzDecoder::new(TABLE_GZ)
             .read_to_end(&mut text)
             .expect("the embedded field table is valid gzip: it is checked in and tested");
-        let raw: HashMap<String, Vec<RawField>> =
-            serde_json::from_slice(&text)
-                .expect("the embedded field table is valid JSON: it is checked in and tested");
+        let raw: HashMap<String, Vec<RawField>> = serde_json::from_slice(&text)
+            .expect("the embedded field table is valid JSON: it is checked in and tested");
         raw.into_iter()
             .map(|(message, fields)| {
                 let fields = fields

@@ -597,3 +597,126 @@ async fn server_side_apply_tracks_owners_and_conflicts() {
         .collect();
     assert!(managers.len() >= 3, "{managers:?}");
 }
+
+#[tokio::test]
+async fn state_survives_a_restart_with_a_data_dir() {
+    let dir = tempfile::tempdir().unwrap();
+    let start =
+        || TestApiServer::start_builder(ferry_apiserver::ApiServer::builder().data_dir(dir.path()));
+    let server = start().await;
+    let cms: Api<ConfigMap> = Api::namespaced(server.client().await, "default");
+    let created = cms
+        .create(&PostParams::default(), &cm("kept", json!({"k": "v"})))
+        .await
+        .unwrap();
+    let token = server.token().to_owned();
+    server.shutdown().await;
+
+    let server = start().await;
+    assert_eq!(
+        server.token(),
+        token,
+        "the token file in the data dir is reused"
+    );
+    let cms: Api<ConfigMap> = Api::namespaced(server.client().await, "default");
+    let again = cms.get("kept").await.unwrap();
+    assert_eq!(again.metadata.uid, created.metadata.uid);
+    assert_eq!(
+        again.metadata.resource_version,
+        created.metadata.resource_version
+    );
+    // New writes continue the resourceVersion sequence.
+    let next = cms
+        .create(&PostParams::default(), &cm("next", json!({})))
+        .await
+        .unwrap();
+    let rv = |c: &ConfigMap| {
+        c.metadata
+            .resource_version
+            .as_ref()
+            .unwrap()
+            .parse::<u64>()
+            .unwrap()
+    };
+    assert!(rv(&next) > rv(&again));
+}
+
+#[tokio::test]
+async fn dry_run_deletecollection_and_expired_watches() {
+    let server = TestApiServer::start().await;
+    let client = server.client().await;
+    let cms: Api<ConfigMap> = Api::namespaced(client.clone(), "default");
+    let dry = cms
+        .create(
+            &PostParams {
+                dry_run: true,
+                ..Default::default()
+            },
+            &cm("dry", json!({})),
+        )
+        .await
+        .unwrap();
+    assert_eq!(dry.metadata.name.as_deref(), Some("dry"));
+    assert!(
+        cms.get_opt("dry").await.unwrap().is_none(),
+        "dryRun=All persists nothing"
+    );
+
+    for i in 0..3 {
+        cms.create(
+            &PostParams::default(),
+            &cm(&format!("gone-{i}"), json!({"batch": "x"})),
+        )
+        .await
+        .unwrap();
+    }
+    cms.create(&PostParams::default(), &cm("stays", json!({"batch": "y"})))
+        .await
+        .unwrap();
+    cms.delete_collection(
+        &DeleteParams::default(),
+        &ListParams::default().labels("batch=x"),
+    )
+    .await
+    .unwrap();
+    let left: Vec<String> = cms
+        .list(&ListParams::default().labels("batch"))
+        .await
+        .unwrap()
+        .items
+        .iter()
+        .map(|c| c.name_any())
+        .collect();
+    assert_eq!(left, ["stays"]);
+
+    // A watch from a resourceVersion older than the retained history gets 410 Expired.
+    let small =
+        TestApiServer::start_builder(ferry_apiserver::ApiServer::builder().watch_history(16)).await;
+    let cms: Api<ConfigMap> = Api::namespaced(small.client().await, "default");
+    let first = cms
+        .create(&PostParams::default(), &cm("first", json!({})))
+        .await
+        .unwrap();
+    for i in 0..40 {
+        cms.create(
+            &PostParams::default(),
+            &cm(&format!("filler-{i}"), json!({})),
+        )
+        .await
+        .unwrap();
+    }
+    let mut stream = cms
+        .watch(
+            &kube::api::WatchParams::default(),
+            first.metadata.resource_version.as_deref().unwrap(),
+        )
+        .await
+        .unwrap()
+        .boxed();
+    match stream.try_next().await.unwrap() {
+        Some(kube::api::WatchEvent::Error(status)) => {
+            assert_eq!((status.code, status.reason.as_str()), (410, "Expired"))
+        }
+        other => panic!("expected 410 Expired, got {other:?}"),
+    }
+}
