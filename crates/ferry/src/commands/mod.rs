@@ -6,6 +6,7 @@ use std::process::ExitCode;
 mod build;
 mod health;
 mod policy;
+mod sops;
 mod version;
 
 #[derive(Debug, clap::Subcommand)]
@@ -16,6 +17,8 @@ pub enum Command {
     Health(health::Args),
     /// Check manifests against Gatekeeper policies (ConstraintTemplates and constraints).
     Policy(policy::Args),
+    /// Decrypt sops files (age and PGP keys) exactly as sops does; encrypt for age recipients.
+    Sops(sops::Args),
     /// Print the client version.
     Version(version::Args),
     // Add one variant per verb here, in alphabetical order.
@@ -26,6 +29,7 @@ pub fn run(command: Command) -> anyhow::Result<ExitCode> {
         Command::Build(args) => build::run(args),
         Command::Health(args) => health::run(args),
         Command::Policy(args) => policy::run(args),
+        Command::Sops(args) => sops::run(args),
         Command::Version(args) => version::run(args),
     }
 }
