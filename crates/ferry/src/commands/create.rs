@@ -27,6 +27,9 @@ enum What {
     /// A source.
     #[command(subcommand)]
     Source(SourceKind),
+    /// A Kustomization.
+    #[command(alias = "ks")]
+    Kustomization(super::create_kustomization::Args),
 }
 
 #[derive(Debug, clap::Subcommand)]
@@ -116,7 +119,10 @@ fn git_repository(args: &GitArgs, namespace: &str) -> anyhow::Result<Value> {
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let What::Source(SourceKind::Git(git)) = &args.what;
+    let git = match &args.what {
+        What::Source(SourceKind::Git(git)) => git,
+        What::Kustomization(ks) => return super::create_kustomization::run(ks, &args.cluster),
+    };
     let object = git_repository(git, &args.cluster.namespace)?;
     if git.export {
         #[allow(clippy::print_stdout)]
@@ -195,7 +201,9 @@ mod tests {
 
     fn object(argv: &[&str]) -> Value {
         let cli = Cli::parse_from(["create"].iter().chain(argv));
-        let What::Source(SourceKind::Git(git)) = &cli.args.what;
+        let What::Source(SourceKind::Git(git)) = &cli.args.what else {
+            panic!("a git source was parsed");
+        };
         git_repository(git, &cli.args.cluster.namespace).expect("valid flags")
     }
 
