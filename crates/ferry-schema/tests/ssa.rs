@@ -97,7 +97,11 @@ fn conflicts_force_and_shared_ownership() {
         c.to_string(),
         "Apply failed with 1 conflict: conflict with \"kubectl-client-side-apply\" using apps/v1: .spec.replicas"
     );
-    assert_eq!(c.causes()[0]["field"], ".spec.replicas");
+    assert_eq!(
+        c.causes()[0],
+        json!({"reason": "FieldManagerConflict", "message": "conflict with \"kubectl-client-side-apply\" using apps/v1", "field": ".spec.replicas"}),
+        "metav1.StatusCause names the cause type `reason`"
+    );
     // Same values: shared ownership, no conflict.
     let shared = apply(
         Some(&live),
@@ -197,6 +201,51 @@ fn fields_the_applier_drops_are_removed_unless_someone_else_owns_them() {
         without["spec"]["template"]["spec"]["containers"],
         json!([{"name": "nginx", "image": "nginx:1.27"}])
     );
+}
+
+/// kubectl's client-side to server-side migration copies the Update entry of
+/// `kubectl-client-side-apply` into kubectl's Apply entry, `"."` markers of new maps included.
+/// The next apply omits those markers (its own field set never has them for maps with
+/// children): a map whose children someone still owns stays, with only the children nobody
+/// owns any more removed; a map nothing below is owned in goes entirely.
+#[test]
+fn dropped_dot_markers_keep_maps_whose_children_are_still_owned() {
+    let reg = Registry::builtin();
+    let ts = reg.lookup("apps/v1", "Deployment").unwrap();
+    let s = Some(ts.root());
+    let mut live = deployment(1, json!({"app": "nginx", "tier": "web", "team": "a"}));
+    live["metadata"]["annotations"] = json!({"note": "x"});
+    live["metadata"]["managedFields"] = json!([
+        {"manager": "kubectl", "operation": "Apply", "apiVersion": "apps/v1", "time": "2026-01-01T00:00:00Z",
+         "fieldsType": "FieldsV1", "fieldsV1": {"f:metadata": {
+            "f:annotations": {".": {}, "f:note": {}},
+            "f:labels": {".": {}, "f:app": {}, "f:tier": {}}}}},
+        {"manager": "helm", "operation": "Update", "apiVersion": "apps/v1", "time": "2026-01-01T00:00:00Z",
+         "fieldsType": "FieldsV1", "fieldsV1": {"f:metadata": {"f:labels": {"f:team": {}}}}}
+    ]);
+    let mut applied = deployment(1, json!({"app": "nginx"}));
+    applied["spec"] = json!({"replicas": 1});
+    let next = apply(Some(&live), &applied, &req("kubectl"), false, s).unwrap();
+    // `tier` was only kubectl's: gone. `app` is still applied, `team` is helm's: the map stays.
+    assert_eq!(
+        next["metadata"]["labels"],
+        json!({"app": "nginx", "team": "a"})
+    );
+    // Nothing below `annotations` is owned any more: the whole map goes.
+    assert!(
+        next["metadata"].get("annotations").is_none(),
+        "{}",
+        next["metadata"]
+    );
+    // A map nobody applies any more but another manager owns a child of stays, with that
+    // child only.
+    let mut only_team = applied.clone();
+    only_team["metadata"]
+        .as_object_mut()
+        .unwrap()
+        .remove("labels");
+    let last = apply(Some(&next), &only_team, &req("kubectl"), false, s).unwrap();
+    assert_eq!(last["metadata"]["labels"], json!({"team": "a"}));
 }
 
 #[test]

@@ -111,6 +111,30 @@ impl FieldSet {
         node.member
     }
 
+    /// Whether some member lies strictly below `path`.
+    pub fn has_members_below(&self, path: &[PathElement]) -> bool {
+        path.iter()
+            .try_fold(self, |node, pe| node.children.get(pe))
+            .is_some_and(|node| node.children.values().any(|c| !c.is_empty()))
+    }
+
+    /// The members of `self` except those with a member of `owned` below them.
+    ///
+    /// Removing a map or list item removes everything inside it, so a `"."` that lost its owner
+    /// must not take children someone still owns along: structured-merge-diff removes what the
+    /// applier stopped applying and then adds back whatever any manager still owns. Such a
+    /// `"."` appears in an Apply entry after kubectl's client-side to server-side migration,
+    /// which copies an Update entry (where new maps carry their own `"."`).
+    pub fn without_owned_ancestors(&self, owned: &FieldSet) -> FieldSet {
+        let mut out = FieldSet::new();
+        for p in self.paths() {
+            if !owned.has_members_below(&p) {
+                out.insert(&p);
+            }
+        }
+        out
+    }
+
     /// The subtree under one child.
     pub fn child(&self, pe: &PathElement) -> Option<&FieldSet> {
         self.children.get(pe)

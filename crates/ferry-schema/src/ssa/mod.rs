@@ -54,12 +54,12 @@ pub struct Conflicts {
 }
 
 impl Conflicts {
-    /// The `details.causes` of the Status: type `FieldManagerConflict`, message
-    /// `conflict with "m"`, field `.spec.replicas`.
+    /// The `details.causes` of the Status, as `metav1.StatusCause` serializes them: reason
+    /// `FieldManagerConflict`, message `conflict with "m"`, field `.spec.replicas`.
     pub fn causes(&self) -> Vec<Value> {
         self.conflicts
             .iter()
-            .map(|c| json!({"type": "FieldManagerConflict", "message": format!("conflict with {}", c.manager), "field": c.field}))
+            .map(|c| json!({"reason": "FieldManagerConflict", "message": format!("conflict with {}", c.manager), "field": c.field}))
             .collect()
     }
 }
@@ -716,12 +716,16 @@ pub fn apply(
 
     // Fields the applier owned and no longer applies go, unless someone else owns them.
     if let Some(last) = entries.iter().find(|e| me(e)) {
-        let mut others = FieldSet::new();
+        let mut owned = applied_set.clone();
         for e in entries.iter().filter(|e| !me(e)) {
-            others = others.union(&e.set);
+            owned = owned.union(&e.set);
         }
-        let removed = last.set.difference(&applied_set).difference(&others);
-        remove_paths(&mut merged, &removed, schema);
+        let removed = last.set.difference(&owned);
+        remove_paths(
+            &mut merged,
+            &removed.without_owned_ancestors(&owned),
+            schema,
+        );
     }
 
     entries.retain(|e| !me(e));
