@@ -11,6 +11,7 @@ use crate::{
     meta::{self, metadata_mut},
     patch::{self, PatchType},
     resources::{Registry, ResourceInfo},
+    schema,
     selector::{FieldSelector, LabelSelector},
     status::{ApiError, Cause, Subject},
     store::{ObjectKey, Precondition, Store, StoreError, Stored},
@@ -26,14 +27,8 @@ pub enum Part {
     Finalize,
 }
 
-/// `fieldValidation` of a write.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum FieldValidation {
-    Ignore,
-    #[default]
-    Warn,
-    Strict,
-}
+/// `fieldValidation` of a write (absent means `Warn`, as on the real server).
+pub use ferry_schema::validation::FieldValidation;
 
 /// Options every write carries.
 #[derive(Debug, Clone, Default)]
@@ -68,6 +63,15 @@ pub struct WriteOutcome {
     pub object: Value,
     pub created: bool,
     pub warnings: Vec<String>,
+}
+
+impl WriteOutcome {
+    /// Puts the warnings of an earlier stage (strict decoding) before this write's own.
+    pub fn with_earlier_warnings(mut self, mut earlier: Vec<String>) -> Self {
+        earlier.append(&mut self.warnings);
+        self.warnings = earlier;
+        self
+    }
 }
 
 /// What a delete did.
@@ -183,14 +187,11 @@ impl Core {
         )
     }
 
-    /// The object as the caller's version presents it (custom resources stored in another
-    /// version only change `apiVersion`: conversion strategy None).
-    pub fn present(info: &ResourceInfo, stored: &Stored) -> Value {
-        let mut value = stored.value.clone();
-        if info.version != info.storage_version {
-            value["apiVersion"] = Value::String(info.api_version());
-        }
-        value
+    /// The object as a client of the caller's version reads it: custom resources stored in
+    /// another version only change `apiVersion` (conversion strategy None) and get their
+    /// schema's defaults (see [`crate::schema::Reader`]).
+    pub fn present(&self, info: &ResourceInfo, stored: &Stored) -> Value {
+        crate::schema::Reader::new(self, info).value(stored)
     }
 
     pub fn get(
@@ -429,7 +430,7 @@ impl Core {
         }
         let mut warnings = Vec::new();
         self.strategy
-            .admit(self, info, None, &mut object, opts, &mut warnings)?;
+            .admit(self, info, Part::Main, None, &mut object, &mut warnings)?;
         if managed == Managed::Update {
             merge::record_update(self, info, None, &mut object, Part::Main, opts)?;
         }
@@ -450,7 +451,7 @@ impl Core {
             .commit(&key, Precondition::Absent, Some(object))
             .map_err(|e| store_error(info, e, &name))?;
         Ok(WriteOutcome {
-            object: Self::present(info, &stored),
+            object: self.present(info, &stored),
             created: true,
             warnings,
         })
@@ -529,15 +530,29 @@ impl Core {
                 Err(_) if patch_type == PatchType::Apply && part == Part::Main => {
                     let object =
                         patch::apply_to_new(self, info, namespace, name, &patch_doc, opts)?;
+                    let strict = schema::check_apply_duplicates(body, opts.field_validation)?;
                     match self.create_inner(info, namespace, object, opts, Managed::Applied) {
                         Err(e) if e.reason == "AlreadyExists" => continue,
-                        other => return other,
+                        other => return other.map(|o| o.with_earlier_warnings(strict)),
                     }
                 }
                 Err(not_found) => return Err(not_found),
             };
-            let live = Self::present(info, &current);
+            let live = self.present(info, &current);
             let patched = patch::apply(self, info, &live, patch_type, &patch_doc, part, opts)?;
+            // Strict decoding of the result, as the server decodes the patched object (apply
+            // patches: duplicate keys of the patch, checked after the apply).
+            let strict = match patch_type {
+                PatchType::Apply => schema::check_apply_duplicates(body, opts.field_validation)?,
+                _ => schema::check_patched(
+                    self,
+                    info,
+                    patch_type,
+                    &patch_doc,
+                    &patched,
+                    opts.field_validation,
+                )?,
+            };
             if let Some(raw) = patched
                 .pointer("/metadata/resourceVersion")
                 .and_then(Value::as_str)
@@ -558,7 +573,7 @@ impl Core {
             ) {
                 Err(ReplaceError::Raced) => continue,
                 Err(ReplaceError::Api(e)) => return Err(e),
-                Ok(outcome) => return Ok(outcome),
+                Ok(outcome) => return Ok(outcome.with_earlier_warnings(strict)),
             }
         }
         Err(ApiError::conflict(&subject(info, name)))
@@ -578,7 +593,10 @@ impl Core {
         opts: &WriteOptions,
         managed: Managed,
     ) -> Result<WriteOutcome, ReplaceError> {
-        let old = &current.value;
+        // The stored object as it reads (custom resources with their defaults), as the real
+        // server decodes it before merging and validating.
+        let old_read = self.present(info, current);
+        let old = &old_read;
         let old_meta = old.get("metadata").cloned().unwrap_or_else(|| json!({}));
         // Status and finalize writes change only their part; the rest comes from the stored object.
         object = match part {
@@ -674,7 +692,7 @@ impl Core {
         }
         let mut warnings = Vec::new();
         self.strategy
-            .admit(self, info, Some(old), &mut object, opts, &mut warnings)
+            .admit(self, info, part, Some(old), &mut object, &mut warnings)
             .map_err(ReplaceError::Api)?;
         if managed == Managed::Update {
             merge::record_update(self, info, Some(old), &mut object, part, opts)
@@ -713,7 +731,7 @@ impl Core {
         metadata_mut(&mut comparable).remove("resourceVersion");
         if comparable == object && !finished {
             return Ok(WriteOutcome {
-                object: Self::present(info, current),
+                object: self.present(info, current),
                 created: false,
                 warnings,
             });
@@ -725,7 +743,7 @@ impl Core {
         );
         match result {
             Ok(stored) => Ok(WriteOutcome {
-                object: Self::present(info, &stored),
+                object: self.present(info, &stored),
                 created: false,
                 warnings,
             }),
@@ -787,14 +805,14 @@ impl Core {
             let needs_cleanup = strategy::needs_cleanup_before_delete(info, &object);
             if finalizers.is_empty() && !needs_cleanup && !had_finalizers {
                 if opts.dry_run {
-                    return Ok(DeleteOutcome::Deleted(Self::present(info, &current)));
+                    return Ok(DeleteOutcome::Deleted(self.present(info, &current)));
                 }
                 match self.store.commit(
                     &Self::key(info, namespace, name),
                     Precondition::Version(current.rv),
                     None,
                 ) {
-                    Ok(stored) => return Ok(DeleteOutcome::Deleted(Self::present(info, &stored))),
+                    Ok(stored) => return Ok(DeleteOutcome::Deleted(self.present(info, &stored))),
                     Err(StoreError::Conflict { .. }) => continue,
                     Err(e) => return Err(store_error(info, e, name)),
                 }
@@ -814,14 +832,14 @@ impl Core {
                 return Ok(DeleteOutcome::Pending(object));
             }
             if already && object == current.value {
-                return Ok(DeleteOutcome::Pending(Self::present(info, &current)));
+                return Ok(DeleteOutcome::Pending(self.present(info, &current)));
             }
             match self.store.commit(
                 &Self::key(info, namespace, name),
                 Precondition::Version(current.rv),
                 Some(object),
             ) {
-                Ok(stored) => return Ok(DeleteOutcome::Pending(Self::present(info, &stored))),
+                Ok(stored) => return Ok(DeleteOutcome::Pending(self.present(info, &stored))),
                 Err(StoreError::Conflict { .. }) => continue,
                 Err(e) => return Err(store_error(info, e, name)),
             }
@@ -902,7 +920,7 @@ impl Core {
                 Err(e) if e.code == 404 => return Ok(None),
                 Err(e) => return Err(e),
             };
-            let mut object = Self::present(info, &current);
+            let mut object = self.present(info, &current);
             if !edit(&mut object) {
                 return Ok(Some(object));
             }

@@ -6,7 +6,7 @@
 use std::sync::Arc;
 
 use ferry_schema::{TypeSchema, smp, ssa};
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use crate::{
     core::{Core, Part, WriteOptions},
@@ -40,13 +40,8 @@ fn manager(opts: &WriteOptions) -> &str {
 fn ssa_error(info: &ResourceInfo, name: &str, err: ssa::SsaError) -> ApiError {
     match err {
         ssa::SsaError::Conflicts(conflicts) => {
-            let causes: Vec<Value> = conflicts
-                .conflicts
-                .iter()
-                .map(|c| json!({"reason": "FieldManagerConflict", "message": format!("conflict with {}", c.manager), "field": c.field}))
-                .collect();
             let mut details = serde_json::Map::new();
-            details.insert("causes".into(), Value::Array(causes));
+            details.insert("causes".into(), Value::Array(conflicts.causes()));
             ApiError {
                 code: 409,
                 reason: "Conflict",
@@ -109,8 +104,6 @@ pub fn apply(
         .map(|l| meta::meta_str(l, "name"))
         .unwrap_or_else(|| meta::meta_str(applied, "name"));
     let root = schema.as_ref().map(|s| s.root());
-    let normalized = live.map(|l| without_redundant_self_markers(l, req.manager));
-    let live = normalized.as_ref();
     match ssa::apply(live, applied, &req, opts.force, root) {
         Err(ssa::SsaError::Conflicts(conflicts)) if req.manager == "kubectl" && !opts.force => {
             // The real server's last-applied manager: `kubectl apply --server-side` may take over
@@ -139,37 +132,6 @@ pub fn apply(
         }
         other => other.map_err(|e| ssa_error(info, name, e)),
     }
-}
-
-/// Drops `"."` (the map itself) from the applier's own Apply entry wherever the map also lists
-/// owned children. kubectl's client-side-to-server-side migration copies an Update entry, with
-/// such markers, into the Apply entry; ferry-schema's `ssa::apply` would then prune the whole
-/// map when the next apply omits the marker, while the real server keeps maps whose children
-/// are still owned. The marker adds nothing there: owning a child implies the parent.
-fn without_redundant_self_markers(live: &Value, manager: &str) -> Value {
-    fn strip(fields: &mut Value) {
-        if let Some(map) = fields.as_object_mut() {
-            if map.len() > 1 {
-                map.remove(".");
-            }
-            map.values_mut().for_each(strip);
-        }
-    }
-    let mut live = live.clone();
-    if let Some(entries) = live
-        .pointer_mut("/metadata/managedFields")
-        .and_then(Value::as_array_mut)
-    {
-        for entry in entries {
-            if entry.get("manager").and_then(Value::as_str) == Some(manager)
-                && entry.get("operation").and_then(Value::as_str) == Some("Apply")
-                && let Some(fields) = entry.get_mut("fieldsV1")
-            {
-                strip(fields);
-            }
-        }
-    }
-    live
 }
 
 /// The fields (as conflict paths, `.spec.replicas`) of an object's

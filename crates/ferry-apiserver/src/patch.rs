@@ -104,7 +104,10 @@ pub fn apply(
         }
         PatchType::Strategic => merge::strategic(core, info, live, patch),
         PatchType::Apply => {
-            check_apply_body(info, crate::meta::meta_str(live, "name"), patch, opts)?;
+            let name = crate::meta::meta_str(live, "name");
+            check_apply_body(info, name, patch, opts)?;
+            let namespace = crate::meta::meta_str(live, "namespace");
+            crate::schema::check_apply_fields(core, info, patch, namespace, name)?;
             merge::apply(core, info, Some(live), patch, part, opts)
         }
     }
@@ -120,6 +123,7 @@ pub fn apply_to_new(
     opts: &WriteOptions,
 ) -> Result<Value, ApiError> {
     check_apply_body(info, name, patch, opts)?;
+    crate::schema::check_apply_fields(core, info, patch, namespace, name)?;
     let mut applied = patch.clone();
     let meta = crate::meta::metadata_mut(&mut applied);
     meta.insert("name".into(), Value::String(name.to_owned()));

@@ -313,7 +313,8 @@ impl ApiError {
         )
     }
 
-    /// The `metav1.Status` object for this error.
+    /// The `metav1.Status` object for this error (`reason` left out when empty, as for the 500
+    /// server-side apply gives for undeclared fields).
     pub fn to_status(&self) -> Value {
         let mut status = json!({
             "kind": "Status",
@@ -321,13 +322,27 @@ impl ApiError {
             "metadata": {},
             "status": "Failure",
             "message": self.message,
-            "reason": self.reason,
             "code": self.code,
         });
+        if !self.reason.is_empty() {
+            status["reason"] = self.reason.into();
+        }
         if let Some(details) = &self.details {
             status["details"] = Value::Object(details.clone());
         }
         status
+    }
+}
+
+/// ferry-schema's validation errors carry the real server's code, reason, message and causes.
+impl From<ferry_schema::validation::ValidationError> for ApiError {
+    fn from(err: ferry_schema::validation::ValidationError) -> Self {
+        Self {
+            code: err.code(),
+            reason: err.reason().unwrap_or_default(),
+            message: err.message(),
+            details: err.details(),
+        }
     }
 }
 

@@ -1,6 +1,8 @@
-//! Per-kind admission on every write: name rules, defaults, allocated fields (Service cluster IPs
-//! and node ports), namespace lifecycle fields, CRD checks, and the schema hooks (validation,
-//! pruning, defaulting of custom resources; unknown-field detection).
+//! Per-kind admission on every write, in the real server's order: defaults of built-in kinds,
+//! what each kind's strategy prepares (namespace lifecycle fields, Service cluster IPs and
+//! node ports, CRD name defaults, the Job selector), then validation through
+//! [`crate::schema::admit`] (unknown fields dropped, custom resources defaulted and validated
+//! with their CEL rules, built-in kinds and CRDs validated).
 
 use std::{
     collections::BTreeSet,
@@ -11,7 +13,7 @@ use std::{
 use serde_json::{Value, json};
 
 use crate::{
-    core::{Core, Propagation, WriteOptions},
+    core::{Core, Part, Propagation},
     defaults, meta,
     resources::ResourceInfo,
     status::ApiError,
@@ -26,36 +28,19 @@ pub struct Strategy {
     allocation: Mutex<()>,
 }
 
-/// Kinds whose names must be RFC 1123 labels rather than subdomains.
-fn label_named(info: &ResourceInfo) -> bool {
-    info.group.is_empty() && matches!(info.plural.as_str(), "namespaces" | "services")
-}
-
 impl Strategy {
-    /// Runs admission for a create (`old` is `None`) or an update of `object`.
+    /// Runs admission for a create (`old` is `None`) or an update of `object` (`old` is the
+    /// stored object as read), writing `part`. Warnings (ratcheted CEL errors) go to `warnings`.
     pub fn admit(
         &self,
         core: &Core,
         info: &ResourceInfo,
+        part: Part,
         old: Option<&Value>,
         object: &mut Value,
-        opts: &WriteOptions,
         warnings: &mut Vec<String>,
     ) -> Result<(), ApiError> {
         let name = meta::meta_str(object, "name").to_owned();
-        if old.is_none()
-            && let Some(why) = meta::validate_name(&name, label_named(info))
-        {
-            return Err(ApiError::invalid_field(
-                &info.kind,
-                &info.group,
-                &name,
-                "metadata.name",
-                "FieldValueInvalid",
-                format!("Invalid value: {name:?}: {why}"),
-            ));
-        }
-        crate::schema::check(core, info, old, object, opts, warnings)?;
         if info.custom.is_none() {
             defaults::apply(&info.group, &info.kind, object);
         }
@@ -89,11 +74,23 @@ impl Strategy {
                 }
             }
             ("", "Service") => self.admit_service(core, info, old, object)?,
-            ("apiextensions.k8s.io", "CustomResourceDefinition") => {
-                admit_crd(core, info, old, object)?
-            }
+            ("apiextensions.k8s.io", "CustomResourceDefinition") => default_crd(object),
             ("batch", "Job") if old.is_none() => admit_job(object),
             _ => {}
+        }
+        warnings.extend(crate::schema::admit(core, info, part, old, object)?);
+        if info.kind == "CustomResourceDefinition" && info.group == "apiextensions.k8s.io" {
+            // Validation passed, so the CRD serves: the resources it defines must be derivable.
+            crate::resources::crd_resources(object).map_err(|e| {
+                ApiError::invalid_field(
+                    &info.kind,
+                    &info.group,
+                    &name,
+                    "spec",
+                    "FieldValueInvalid",
+                    e.reason,
+                )
+            })?;
         }
         Ok(())
     }
@@ -244,118 +241,31 @@ fn admit_job(object: &mut Value) {
     }
 }
 
-fn admit_crd(
-    core: &Core,
-    info: &ResourceInfo,
-    old: Option<&Value>,
-    object: &mut Value,
-) -> Result<(), ApiError> {
-    let name = meta::meta_str(object, "name").to_owned();
-    let invalid = |field: &str, message: String| {
-        ApiError::invalid_field(
-            &info.kind,
-            &info.group,
-            &name,
-            field,
-            "FieldValueInvalid",
-            message,
-        )
-    };
-    let group = object
-        .pointer("/spec/group")
-        .and_then(Value::as_str)
-        .unwrap_or_default()
-        .to_owned();
-    let plural = object
-        .pointer("/spec/names/plural")
-        .and_then(Value::as_str)
-        .unwrap_or_default()
-        .to_owned();
+/// The defaults the real server gives a CRD on decode: conversion strategy `None`, `singular`
+/// and `listKind` from the kind. Validation ([`ferry_schema::validation::crd::validate`])
+/// follows in [`crate::schema::admit`].
+fn default_crd(object: &mut Value) {
     let kind = object
         .pointer("/spec/names/kind")
         .and_then(Value::as_str)
         .unwrap_or_default()
         .to_owned();
-    if group.is_empty() || !group.contains('.') {
-        return Err(invalid(
-            "spec.group",
-            format!("Invalid value: {group:?}: should be a domain with at least one dot"),
-        ));
-    }
-    if plural.is_empty() {
-        return Err(ApiError::invalid_field(
-            &info.kind,
-            &info.group,
-            &name,
-            "spec.names.plural",
-            "FieldValueRequired",
-            "Required value".into(),
-        ));
-    }
+    let Some(spec) = object.get_mut("spec").and_then(Value::as_object_mut) else {
+        return;
+    };
+    spec.entry("conversion")
+        .or_insert_with(|| json!({"strategy": "None"}));
     if kind.is_empty() {
-        return Err(ApiError::invalid_field(
-            &info.kind,
-            &info.group,
-            &name,
-            "spec.names.kind",
-            "FieldValueRequired",
-            "Required value".into(),
-        ));
+        return;
     }
-    if name != format!("{plural}.{group}") {
-        return Err(invalid(
-            "metadata.name",
-            format!("Invalid value: {name:?}: must be spec.names.plural+\".\"+spec.group"),
-        ));
+    if let Some(names) = spec.get_mut("names").and_then(Value::as_object_mut) {
+        names
+            .entry("singular")
+            .or_insert_with(|| json!(kind.to_lowercase()));
+        names
+            .entry("listKind")
+            .or_insert_with(|| json!(format!("{kind}List")));
     }
-    let versions = object
-        .pointer("/spec/versions")
-        .and_then(Value::as_array)
-        .cloned()
-        .unwrap_or_default();
-    if versions.is_empty() {
-        return Err(ApiError::invalid_field(
-            &info.kind,
-            &info.group,
-            &name,
-            "spec.versions",
-            "FieldValueRequired",
-            "Required value: must have exactly one version marked as storage version".into(),
-        ));
-    }
-    let storage = versions
-        .iter()
-        .filter(|v| v.get("storage").and_then(Value::as_bool) == Some(true))
-        .count();
-    if storage != 1 {
-        return Err(invalid(
-            "spec.versions",
-            "Invalid value: must have exactly one version marked as storage version".into(),
-        ));
-    }
-    if let Some(old) = old
-        && old.pointer("/spec/group") != object.pointer("/spec/group")
-    {
-        return Err(invalid(
-            "spec.group",
-            "Invalid value: field is immutable".into(),
-        ));
-    }
-    if let Some(spec) = object.get_mut("spec").and_then(Value::as_object_mut) {
-        spec.entry("conversion")
-            .or_insert_with(|| json!({"strategy": "None"}));
-        if let Some(names) = spec.get_mut("names").and_then(Value::as_object_mut) {
-            names
-                .entry("singular")
-                .or_insert_with(|| json!(kind.to_lowercase()));
-            names
-                .entry("listKind")
-                .or_insert_with(|| json!(format!("{kind}List")));
-        }
-    }
-    crate::resources::crd_resources(object).map_err(|e| invalid("spec", e.reason))?;
-    let _ = core;
-    Ok(())
 }
 
 /// The deletion propagation used when the request names none.

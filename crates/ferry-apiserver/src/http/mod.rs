@@ -128,11 +128,15 @@ impl IntoResponse for ApiError {
     }
 }
 
-/// Adds `Warning: 299 - "..."` headers, as the real server reports non-fatal problems.
+/// Adds `Warning: 299 - "..."` headers, as the real server reports non-fatal problems. Line
+/// breaks (YAML duplicate-key messages have them) become spaces, as Go's header writer does.
 pub fn with_warnings(mut response: Response, warnings: &[String]) -> Response {
     for w in warnings {
-        let escaped = w.replace('\\', "\\\\").replace('"', "\\\"");
-        if let Ok(v) = HeaderValue::from_str(&format!("299 - \"{escaped}\"")) {
+        let escaped = w
+            .replace('\\', "\\\\")
+            .replace('"', "\\\"")
+            .replace(['\r', '\n'], " ");
+        if let Ok(v) = HeaderValue::from_bytes(format!("299 - \"{escaped}\"").as_bytes()) {
             response.headers_mut().append(header::WARNING, v);
         }
     }

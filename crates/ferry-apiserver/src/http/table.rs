@@ -532,12 +532,13 @@ pub fn object_table(info: &ResourceInfo, objects: &[Value], rv: u64, query: &Que
     })
 }
 
-pub fn list_table(info: &ResourceInfo, result: &ListResult, query: &Query) -> Value {
-    let objects: Vec<Value> = result
-        .items
-        .iter()
-        .map(|s| crate::core::Core::present(info, s))
-        .collect();
+pub fn list_table(
+    info: &ResourceInfo,
+    reader: &crate::schema::Reader<'_>,
+    result: &ListResult,
+    query: &Query,
+) -> Value {
+    let objects: Vec<Value> = result.items.iter().map(|s| reader.value(s)).collect();
     let mut table = object_table(info, &objects, result.rv, query);
     if let Some(token) = &result.continue_token {
         table["metadata"]["continue"] = json!(token);

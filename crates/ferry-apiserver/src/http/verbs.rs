@@ -22,6 +22,7 @@ use crate::{
     meta,
     patch::PatchType,
     resources::ResourceInfo,
+    schema::{self, Reader},
     selector::{FieldSelector, LabelSelector},
     status::{self, ApiError},
 };
@@ -84,44 +85,54 @@ async fn serve_inner(
             let opts = list_options(&info, &query)?;
             let ns = target.namespace.as_deref();
             let result = core.list(&info, ns, &opts)?;
+            let reader = Reader::new(core, &info);
             Ok(match representation {
-                Representation::Table => {
-                    json_value(StatusCode::OK, &table::list_table(&info, &result, &query))
-                }
+                Representation::Table => json_value(
+                    StatusCode::OK,
+                    &table::list_table(&info, &reader, &result, &query),
+                ),
                 Representation::PartialMetadata => {
                     json_value(StatusCode::OK, &partial_list(&result))
                 }
-                Representation::Object => list_response(&info, &result),
+                Representation::Object => list_response(&info, &reader, &result),
             })
         }
         (&Method::GET, Some(name)) => {
             let representation = negotiate(&headers)?;
             let stored = core.get(&info, &namespace, name)?;
-            let object = Core::present(&info, &stored);
+            let reader = Reader::new(core, &info);
             if part.is_none() {
-                return Ok(json_value(StatusCode::OK, &scale_of(&info, &object)?));
+                return Ok(json_value(
+                    StatusCode::OK,
+                    &scale_of(&info, &reader.value(&stored))?,
+                ));
             }
             Ok(match representation {
                 Representation::Table => json_value(
                     StatusCode::OK,
-                    &table::object_table(&info, &[object], stored.rv, &query),
+                    &table::object_table(&info, &[reader.value(&stored)], stored.rv, &query),
                 ),
-                Representation::PartialMetadata => json_value(StatusCode::OK, &partial(&object)),
-                Representation::Object if info.version == info.storage_version => {
-                    super::json_bytes(StatusCode::OK, stored.json.clone(), "application/json")
+                Representation::PartialMetadata => {
+                    json_value(StatusCode::OK, &partial(&stored.value))
                 }
-                Representation::Object => json_value(StatusCode::OK, &object),
+                Representation::Object => {
+                    super::json_bytes(StatusCode::OK, reader.json(&stored), "application/json")
+                }
             })
         }
         (&Method::POST, None) => {
             if !info.supports("create") {
                 return Err(verb_denied("create"));
             }
-            let opts = write_options(&query, &headers, false)?;
+            let opts = write_options(&query, &headers, "CreateOptions")?;
             let body = super::read_body(body).await?;
             let content_type = content_type(&headers);
             let object = crate::body::parse_object(&content_type, &body)?;
-            let outcome = core.create(&info, &namespace, object, &opts)?;
+            let strict =
+                schema::check_body(core, &info, &content_type, &body, opts.field_validation)?;
+            let outcome = core
+                .create(&info, &namespace, object, &opts)?
+                .with_earlier_warnings(strict);
             Ok(with_warnings(
                 json_value(StatusCode::CREATED, &outcome.object),
                 &outcome.warnings,
@@ -131,11 +142,22 @@ async fn serve_inner(
             if !info.supports("update") {
                 return Err(verb_denied("update"));
             }
-            let opts = write_options(&query, &headers, false)?;
+            let opts = write_options(&query, &headers, "UpdateOptions")?;
             let body = super::read_body(body).await?;
-            let object = crate::body::parse_object(&content_type(&headers), &body)?;
+            let content_type = content_type(&headers);
+            let object = crate::body::parse_object(&content_type, &body)?;
             let outcome = match part {
-                Some(part) => core.update(&info, &namespace, name, object, part, &opts)?,
+                Some(part) => {
+                    let strict = schema::check_body(
+                        core,
+                        &info,
+                        &content_type,
+                        &body,
+                        opts.field_validation,
+                    )?;
+                    core.update(&info, &namespace, name, object, part, &opts)?
+                        .with_earlier_warnings(strict)
+                }
                 None => return update_scale(core, &info, &namespace, name, object, &opts),
             };
             let code = if outcome.created {
@@ -153,7 +175,7 @@ async fn serve_inner(
                 return Err(verb_denied("patch"));
             }
             let patch_type = PatchType::from_content_type(&content_type(&headers), &info)?;
-            let opts = write_options(&query, &headers, patch_type == PatchType::Apply)?;
+            let opts = write_options(&query, &headers, "PatchOptions")?;
             let body = super::read_body(body).await?;
             let outcome = match part {
                 Some(part) => {
@@ -265,11 +287,18 @@ pub fn list_options(info: &ResourceInfo, query: &Query) -> Result<ListOptions, A
     })
 }
 
+/// The options of a write; `options_kind` names them in errors (`CreateOptions`,
+/// `UpdateOptions`, `PatchOptions`).
 fn write_options(
     query: &Query,
     headers: &HeaderMap,
-    apply: bool,
+    options_kind: &str,
 ) -> Result<WriteOptions, ApiError> {
+    let apply = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|ct| ct.starts_with("application/apply-patch+yaml"))
+        && options_kind == "PatchOptions";
     let dry_run = match query.get("dryRun") {
         None | Some("") => false,
         Some("All") => true,
@@ -284,17 +313,7 @@ fn write_options(
             ));
         }
     };
-    let field_validation = match query.get("fieldValidation") {
-        None | Some("") => FieldValidation::Warn,
-        Some("Ignore") => FieldValidation::Ignore,
-        Some("Warn") => FieldValidation::Warn,
-        Some("Strict") => FieldValidation::Strict,
-        Some(other) => {
-            return Err(ApiError::bad_request(format!(
-                "fieldValidation must be one of \"Ignore\", \"Warn\", or \"Strict\", got {other:?}"
-            )));
-        }
-    };
+    let field_validation = FieldValidation::parse(query.get("fieldValidation"), options_kind)?;
     let mut field_manager = query
         .get("fieldManager")
         .filter(|m| !m.is_empty())
@@ -423,7 +442,11 @@ fn delete_options(
     Ok(opts)
 }
 
-fn list_response(info: &ResourceInfo, result: &crate::core::ListResult) -> Response {
+fn list_response(
+    info: &ResourceInfo,
+    reader: &Reader<'_>,
+    result: &crate::core::ListResult,
+) -> Response {
     let mut metadata = serde_json::Map::new();
     metadata.insert(
         "resourceVersion".into(),
@@ -444,18 +467,11 @@ fn list_response(info: &ResourceInfo, result: &crate::core::ListResult) -> Respo
     );
     out.extend_from_slice(&head[..head.len() - 1]);
     out.extend_from_slice(b",\"items\":[");
-    let same_version = info.version == info.storage_version;
     for (i, item) in result.items.iter().enumerate() {
         if i > 0 {
             out.push(b',');
         }
-        if same_version {
-            out.extend_from_slice(&item.json);
-        } else {
-            out.extend_from_slice(
-                &serde_json::to_vec(&Core::present(info, item)).unwrap_or_default(),
-            );
-        }
+        out.extend_from_slice(&reader.json(item));
     }
     out.extend_from_slice(b"]}");
     super::json_bytes(StatusCode::OK, out, "application/json")
@@ -574,7 +590,7 @@ fn write_replicas(
         ));
     }
     let current = core.get(info, namespace, name)?;
-    let mut object = Core::present(info, &current);
+    let mut object = core.present(info, &current);
     if let Some(rv) = rv.filter(|r| !r.is_empty()) {
         meta::metadata_mut(&mut object).insert("resourceVersion".into(), json!(rv));
     } else {
@@ -636,7 +652,7 @@ fn patch_scale(
     opts: &WriteOptions,
 ) -> Result<Response, ApiError> {
     let current = core.get(info, namespace, name)?;
-    let scale = scale_of(info, &Core::present(info, &current))?;
+    let scale = scale_of(info, &core.present(info, &current))?;
     let doc = crate::patch::parse_body(patch_type, body)?;
     let patched = match patch_type {
         PatchType::Json => {

@@ -16,8 +16,9 @@ use tokio::sync::broadcast::{self, error::RecvError};
 
 use super::{AppState, Query, Representation, Target, table, verbs};
 use crate::{
-    core::{Core, ListOptions},
+    core::ListOptions,
     resources::ResourceInfo,
+    schema::Reader,
     status::ApiError,
     store::{Event, EventType, StoreError, Stored},
 };
@@ -27,6 +28,8 @@ const DEFAULT_TIMEOUT: Duration = Duration::from_secs(1800);
 
 struct Filter {
     info: Arc<ResourceInfo>,
+    /// Custom resources are read with their schema's defaults.
+    schema: Option<Arc<ferry_schema::TypeSchema>>,
     namespace: Option<String>,
     opts: ListOptions,
     representation: Representation,
@@ -69,19 +72,15 @@ impl Filter {
     }
 
     fn encode(&self, event_type: &str, stored: &Stored) -> Bytes {
+        let reader = Reader::with_schema(&self.info, self.schema.clone());
         let object_json: Vec<u8> = match self.representation {
-            Representation::Object if self.info.version == self.info.storage_version => {
-                stored.json.to_vec()
-            }
-            Representation::Object => {
-                serde_json::to_vec(&Core::present(&self.info, stored)).unwrap_or_default()
-            }
+            Representation::Object => reader.json(stored).to_vec(),
             Representation::PartialMetadata => {
                 serde_json::to_vec(&verbs::partial(&stored.value)).unwrap_or_default()
             }
             Representation::Table => serde_json::to_vec(&table::watch_table(
                 &self.info,
-                &Core::present(&self.info, stored),
+                &reader.value(stored),
                 stored.rv,
                 self.include_object.as_deref(),
             ))
@@ -147,6 +146,7 @@ pub fn serve(
         } else {
             None
         },
+        schema: Reader::schema_for(&state.core, &info),
         info: info.clone(),
         opts,
         representation,
