@@ -86,8 +86,55 @@ struct Renderable {
     base_path: String,
 }
 
+/// The checks `helm install` and `helm template` make that the template engine does not:
+/// the chart type is installable, every dependency of Chart.yaml is present in `charts/`,
+/// and the chart's `kubeVersion` admits the target Kubernetes version. Helm's wording.
+pub fn check_installable(chart: &Chart, opts: &RenderOptions) -> Result<(), RenderError> {
+    let ty = chart.metadata.chart_type.as_str();
+    if !matches!(ty, "" | "application") {
+        return Err(RenderError::Values(format!(
+            "{ty} charts are not installable"
+        )));
+    }
+    let missing: Vec<&str> = chart
+        .metadata
+        .dependencies
+        .iter()
+        .filter(|d| !chart.dependencies.iter().any(|c| c.name() == d.name))
+        .map(|d| d.name.as_str())
+        .collect();
+    if !missing.is_empty() {
+        return Err(RenderError::Values(format!(
+            "an error occurred while checking for chart dependencies. You may need to run \
+             `helm dependency build` to fetch missing dependencies: found in Chart.yaml, but \
+             missing in charts/ directory: {}",
+            missing.join(", ")
+        )));
+    }
+    let want = chart.metadata.kube_version.as_str();
+    if !want.is_empty() {
+        let kube = KubeVersion::parse(
+            opts.kube_version
+                .as_deref()
+                .unwrap_or(capabilities::DEFAULT_KUBE_VERSION),
+        )
+        .map_err(RenderError::Values)?;
+        if !crate::funcs::semver::is_compatible_range(want, &kube.version) {
+            return Err(RenderError::Values(format!(
+                "chart requires kubeVersion: {want} which is incompatible with Kubernetes {}",
+                kube.version
+            )));
+        }
+    }
+    Ok(())
+}
+
 /// Renders `chart` with `opts`.
 pub fn render(chart: &Chart, opts: &RenderOptions) -> Result<Rendered, RenderError> {
+    crate::deep(|| render_inner(chart, opts))
+}
+
+fn render_inner(chart: &Chart, opts: &RenderOptions) -> Result<Rendered, RenderError> {
     let mut chart = chart.clone();
     let user: &Table = &opts.values.0;
     deps::process(&mut chart, user).map_err(RenderError::Values)?;

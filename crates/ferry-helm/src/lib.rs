@@ -11,10 +11,24 @@ pub mod gofmt;
 pub mod gonum;
 pub mod json;
 pub mod object;
+pub mod output;
 pub mod template;
 pub mod toml;
 pub mod value;
 pub mod yaml;
 
 pub use chart::{Chart, LoadError, Values};
-pub use engine::{RenderError, RenderOptions, Rendered, render};
+
+/// Stack the public entry points guarantee before they run: values nest up to go-yaml's 10000
+/// levels and templates deeper still, and the recursive code (and derived clones and drops) on
+/// them must not overflow a small caller stack (a worker thread). Memory is committed only
+/// as it is touched.
+const DEEP_RED_ZONE: usize = 16 << 20;
+const DEEP_STACK: usize = 64 << 20;
+
+/// Runs `f` with at least [`DEEP_RED_ZONE`] bytes of stack, switching to a fresh stack if the
+/// current one has less.
+pub(crate) fn deep<R>(f: impl FnOnce() -> R) -> R {
+    stacker::maybe_grow(DEEP_RED_ZONE, DEEP_STACK, f)
+}
+pub use engine::{RenderError, RenderOptions, Rendered, check_installable, render};

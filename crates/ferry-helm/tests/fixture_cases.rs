@@ -20,13 +20,22 @@ fn run_dir(dir: &Path) -> Vec<String> {
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default();
-        match case.render() {
-            Ok(out) => {
+        let expected_error = std::fs::read_to_string(c.join("expected-error.txt")).ok();
+        match (case.render(), expected_error) {
+            (Err(e), Some(want)) => {
+                for line in want.lines().filter(|l| !l.is_empty()) {
+                    if !e.contains(line) {
+                        failures.push(format!("{name}: error {e:?} lacks {line:?}"));
+                    }
+                }
+            }
+            (Ok(_), Some(want)) => failures.push(format!("{name}: rendered, want error {want:?}")),
+            (Ok(out), None) => {
                 if let Err(e) = common::compare(c, &out) {
                     failures.push(format!("{name}: {e}"));
                 }
             }
-            Err(e) => failures.push(format!("{name}: render failed: {e}")),
+            (Err(e), None) => failures.push(format!("{name}: render failed: {e}")),
         }
     }
     failures
@@ -35,6 +44,28 @@ fn run_dir(dir: &Path) -> Vec<String> {
 #[test]
 fn shared_fixture_cases_render_like_helm() {
     let failures = run_dir(&common::data_dir().join("cases"));
+    assert!(
+        failures.is_empty(),
+        "{} case(s) differ:\n{}",
+        failures.len(),
+        failures.join("\n\n")
+    );
+}
+
+#[test]
+fn oracle_golden_cases_render_like_helm() {
+    let failures = run_dir(&common::data_dir().join("oracle/cases"));
+    assert!(
+        failures.is_empty(),
+        "{} case(s) differ:\n{}",
+        failures.len(),
+        failures.join("\n\n")
+    );
+}
+
+#[test]
+fn oracle_error_cases_fail_like_helm() {
+    let failures = run_dir(&common::data_dir().join("oracle/errors"));
     assert!(
         failures.is_empty(),
         "{} case(s) differ:\n{}",

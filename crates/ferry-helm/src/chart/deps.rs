@@ -33,7 +33,7 @@ fn coalesce_values(chart: &Chart, v: &mut Table, merge: bool) {
                 }
             }
             Some(Plain::Map(dest)) => {
-                if let Plain::Map(src) = val {
+                if let Ok(src) = val.into_map() {
                     let child_merge = merge || chart.dependencies.iter().any(|d| d.name() == key);
                     coalesce_tables(dest, src, child_merge);
                 } else {
@@ -48,10 +48,10 @@ fn coalesce_values(chart: &Chart, v: &mut Table, merge: bool) {
 fn coalesce_deps(chart: &Chart, dest: &mut Table, merge: bool) -> Result<(), String> {
     for sub in &chart.dependencies {
         let name = sub.name().to_string();
-        let mut dv = match dest.remove(&name) {
+        let mut dv = match dest.remove(&name).map(Plain::into_map) {
             None => Table::new(),
-            Some(Plain::Map(m)) => m,
-            Some(other) => {
+            Some(Ok(m)) => m,
+            Some(Err(other)) => {
                 let shown = crate::gofmt::format_v(&other.to_value());
                 dest.insert(name.clone(), other);
                 return Err(format!("type mismatch on {name}: %!t({shown})"));
@@ -83,8 +83,8 @@ fn coalesce_globals(dest: &mut Table, src: &Table) {
         }
     };
     for (key, val) in sg {
-        match val {
-            Plain::Map(vv) => match dg.get(&key) {
+        match val.into_map() {
+            Ok(vv) => match dg.get(&key) {
                 None => {
                     dg.insert(key, Plain::Map(vv));
                 }
@@ -95,7 +95,7 @@ fn coalesce_globals(dest: &mut Table, src: &Table) {
                 }
                 Some(_) => tracing::warn!(key = %key, "conflict: cannot merge map onto non-map"),
             },
-            other => {
+            Err(other) => {
                 if matches!(dg.get(&key), Some(Plain::Map(_))) {
                     tracing::warn!(key = %key, "key is table; skipping");
                 } else {

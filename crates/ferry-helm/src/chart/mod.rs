@@ -188,6 +188,10 @@ impl Chart {
     /// Helm's `LoadFiles`: sorts the files of a chart into metadata, values, templates,
     /// subcharts and other files.
     pub fn load_files(files: Vec<ChartFile>) -> Result<Chart, LoadError> {
+        crate::deep(|| Chart::load_files_inner(files))
+    }
+
+    fn load_files_inner(files: Vec<ChartFile>) -> Result<Chart, LoadError> {
         let mut metadata: Option<Metadata> = None;
         for f in &files {
             if f.name == "Chart.yaml" {
@@ -212,7 +216,7 @@ impl Chart {
             match f.name.as_str() {
                 "Chart.yaml" | "Chart.lock" => {}
                 "values.yaml" => {
-                    chart.values = Values::from_yaml(&String::from_utf8_lossy(&f.data))
+                    chart.values = Values::load(&String::from_utf8_lossy(&f.data))
                         .map_err(|e| invalid(format!("cannot load values.yaml: {e}")))?;
                 }
                 "values.schema.json" => chart.schema = Some(f.data),

@@ -8,8 +8,10 @@ use std::rc::Rc;
 use crate::value::{Entries, IntKind, Value};
 use crate::yaml::{self, Node};
 
-/// A values tree with Go's dynamic types; `Send + Sync`, unlike template values.
-#[derive(Clone, Debug, PartialEq)]
+/// A values tree with Go's dynamic types; `Send + Sync`, unlike template values. Clones,
+/// comparisons and drops do not recurse on the caller's stack without bound (values nest up
+/// to 10000 levels).
+#[derive(Debug)]
 pub enum Plain {
     Null,
     Bool(bool),
@@ -20,6 +22,62 @@ pub enum Plain {
     Str(String),
     List(Vec<Plain>),
     Map(BTreeMap<String, Plain>),
+}
+
+impl Clone for Plain {
+    fn clone(&self) -> Self {
+        stacker::maybe_grow(32 * 1024, 1024 * 1024, || match self {
+            Plain::Null => Plain::Null,
+            Plain::Bool(b) => Plain::Bool(*b),
+            Plain::Int(i) => Plain::Int(*i),
+            Plain::Float(f) => Plain::Float(*f),
+            Plain::Str(s) => Plain::Str(s.clone()),
+            Plain::List(l) => Plain::List(l.clone()),
+            Plain::Map(m) => Plain::Map(m.clone()),
+        })
+    }
+}
+
+impl PartialEq for Plain {
+    fn eq(&self, other: &Self) -> bool {
+        stacker::maybe_grow(32 * 1024, 1024 * 1024, || match (self, other) {
+            (Plain::Null, Plain::Null) => true,
+            (Plain::Bool(a), Plain::Bool(b)) => a == b,
+            (Plain::Int(a), Plain::Int(b)) => a == b,
+            (Plain::Float(a), Plain::Float(b)) => a == b,
+            (Plain::Str(a), Plain::Str(b)) => a == b,
+            (Plain::List(a), Plain::List(b)) => a == b,
+            (Plain::Map(a), Plain::Map(b)) => a == b,
+            _ => false,
+        })
+    }
+}
+
+impl Plain {
+    /// The map inside, taken out; `Err(self)` for any other kind.
+    pub fn into_map(mut self) -> Result<Table, Plain> {
+        match &mut self {
+            Plain::Map(m) => Ok(std::mem::take(m)),
+            _ => Err(self),
+        }
+    }
+}
+
+impl Drop for Plain {
+    fn drop(&mut self) {
+        let mut work: Vec<Plain> = match self {
+            Plain::List(l) if !l.is_empty() => std::mem::take(l),
+            Plain::Map(m) if !m.is_empty() => std::mem::take(m).into_values().collect(),
+            _ => return,
+        };
+        while let Some(mut p) = work.pop() {
+            match &mut p {
+                Plain::List(l) => work.append(l),
+                Plain::Map(m) => work.extend(std::mem::take(m).into_values()),
+                _ => {}
+            }
+        }
+    }
 }
 
 pub type Table = BTreeMap<String, Plain>;
@@ -141,18 +199,59 @@ pub fn table_entries(m: &Table) -> Entries {
 }
 
 impl Values {
-    /// Helm's `ReadValues`: YAML (or JSON) text; an empty document is an empty map.
+    /// Helm's `ReadValues`: YAML (or JSON) text, its first document; an empty document is an
+    /// empty map.
     pub fn from_yaml(text: &str) -> Result<Values, String> {
+        crate::deep(|| Self::decode_document(text, "common.Values"))
+    }
+
+    /// Helm v4's `LoadValues` (a chart's values.yaml, `-f` files): a stream of YAML documents,
+    /// split on `---` lines as Kubernetes' YAMLReader splits them, each a map, merged in order
+    /// with `MergeMaps` (later documents win, maps merge).
+    pub fn load(text: &str) -> Result<Values, String> {
+        crate::deep(|| Self::load_inner(text))
+    }
+
+    fn load_inner(text: &str) -> Result<Values, String> {
+        let mut out = Values::default();
+        let mut buf = String::new();
+        let flush = |buf: &mut String, out: &mut Values| -> Result<(), String> {
+            if !buf.is_empty() {
+                let doc = Self::decode_document(buf, "map[string]interface {}")
+                    .map_err(|e| format!("cannot unmarshal yaml document: {e}"))?;
+                out.merge(doc);
+                buf.clear();
+            }
+            Ok(())
+        };
+        for line in text.split_inclusive('\n') {
+            if let Some(rest) = line.strip_prefix("---") {
+                let trimmed = rest.trim();
+                if !trimmed.is_empty() && !trimmed.starts_with('#') {
+                    flush(&mut buf, &mut out)?;
+                    return Err(format!(
+                        "error reading yaml document: invalid Yaml document separator: {trimmed}"
+                    ));
+                }
+                flush(&mut buf, &mut out)?;
+                continue;
+            }
+            buf.push_str(line);
+        }
+        flush(&mut buf, &mut out)?;
+        Ok(out)
+    }
+
+    fn decode_document(text: &str, go_type: &str) -> Result<Values, String> {
         let node = yaml::parse::parse_first(text)
             .map_err(|e| format!("error converting YAML to JSON: {}", e.0))?;
         match node {
             None | Some(Node::Null) => Ok(Values::default()),
-            Some(n @ Node::Map(_)) => match Plain::from_node(&n)? {
-                Plain::Map(m) => Ok(Values(m)),
-                _ => Ok(Values::default()),
-            },
+            Some(n @ Node::Map(_)) => {
+                Ok(Values(Plain::from_node(&n)?.into_map().unwrap_or_default()))
+            }
             Some(other) => Err(format!(
-                "error unmarshaling JSON: while decoding JSON: json: cannot unmarshal {} into Go value of type common.Values",
+                "error unmarshaling JSON: while decoding JSON: json: cannot unmarshal {} into Go value of type {go_type}",
                 match other {
                     Node::Seq(_) => "array",
                     Node::Str(_) | Node::Binary(_) => "string",
@@ -165,10 +264,10 @@ impl Values {
 
     /// Values given as JSON (a HelmRelease's `spec.values`).
     pub fn from_json(v: &serde_json::Value) -> Result<Values, String> {
-        match Plain::from_json(v) {
-            Plain::Map(m) => Ok(Values(m)),
-            Plain::Null => Ok(Values::default()),
-            _ => Err("values must be a JSON object".into()),
+        match Plain::from_json(v).into_map() {
+            Ok(m) => Ok(Values(m)),
+            Err(Plain::Null) => Ok(Values::default()),
+            Err(_) => Err("values must be a JSON object".into()),
         }
     }
 
@@ -198,15 +297,18 @@ impl Values {
 
 fn merge_maps(a: &mut Table, b: Table) {
     for (k, v) in b {
-        if let Plain::Map(vm) = v {
-            if let Some(Plain::Map(am)) = a.get_mut(&k) {
-                merge_maps(am, vm);
-                continue;
+        match v.into_map() {
+            Ok(vm) => {
+                if let Some(Plain::Map(am)) = a.get_mut(&k) {
+                    merge_maps(am, vm);
+                } else {
+                    a.insert(k, Plain::Map(vm));
+                }
             }
-            a.insert(k, Plain::Map(vm));
-            continue;
+            Err(v) => {
+                a.insert(k, v);
+            }
         }
-        a.insert(k, v);
     }
 }
 
@@ -241,13 +343,13 @@ pub fn coalesce_tables(dst: &mut Table, src: Table, merge: bool) {
                     dst.remove(&key);
                 }
             }
-            Some(Plain::Map(dm)) => {
-                if let Plain::Map(sm) = val {
-                    coalesce_tables(dm, sm, merge);
-                } else if !matches!(val, Plain::Null) {
-                    tracing::warn!(key = %key, "destination is a table; ignoring non-table value");
+            Some(Plain::Map(dm)) => match val.into_map() {
+                Ok(sm) => coalesce_tables(dm, sm, merge),
+                Err(Plain::Null) => {}
+                Err(_) => {
+                    tracing::warn!(key = %key, "destination is a table; ignoring non-table value")
                 }
-            }
+            },
             Some(_) => {
                 if val.is_table() {
                     tracing::warn!(key = %key, "cannot overwrite table with non table");

@@ -61,7 +61,20 @@ fn f_tpl(ctx: &mut FnCtx<'_, '_>, a: &[Value]) -> R {
             GoError::msg(e.0),
         ));
     }
-    match ctx.eng.execute(&layer, &root, a[1].clone()) {
+    if ctx.eng.tpl_depth >= RECURSION_MAX {
+        return Err(GoError::wrap(
+            &format!(
+                "error during tpl function execution for {}: ",
+                gofmt::quote(text)
+            ),
+            2,
+            GoError::msg(format!("tpl nested more than {RECURSION_MAX} levels deep")),
+        ));
+    }
+    ctx.eng.tpl_depth += 1;
+    let r = ctx.eng.execute(&layer, &root, a[1].clone());
+    ctx.eng.tpl_depth -= 1;
+    match r {
         Ok(out) => Ok(s(out.replace("<no value>", ""))),
         Err(e) => Err(GoError::wrap(
             &format!(

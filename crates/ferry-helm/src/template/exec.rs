@@ -109,6 +109,9 @@ pub struct Engine<'f> {
     pub budget_total: usize,
     /// Combined nesting of template calls, includes and tpl across states.
     pub nesting: usize,
+    /// Nesting of `tpl` calls. Helm has no bound (a template that `tpl`s itself ends in a Go
+    /// stack overflow); we stop at [`crate::funcs::helm::RECURSION_MAX`] levels.
+    pub tpl_depth: usize,
 }
 
 /// Nesting bound across template calls, includes and tpl, beyond Go's per-name limits: it
@@ -123,6 +126,7 @@ impl<'f> Engine<'f> {
             budget: output_limit,
             budget_total: output_limit,
             nesting: 0,
+            tpl_depth: 0,
         }
     }
 
@@ -311,10 +315,12 @@ impl<'s, 't, 'f> State<'s, 't, 'f> {
     // ---- walking
 
     fn walk_list(&mut self, dot: &Dv, list: &'t ListNode) -> R<()> {
-        for n in &list.nodes {
-            self.walk(dot, n)?;
-        }
-        Ok(())
+        stacker::maybe_grow(STACK_RED_ZONE, STACK_GROW, || {
+            for n in &list.nodes {
+                self.walk(dot, n)?;
+            }
+            Ok(())
+        })
     }
 
     fn walk(&mut self, dot: &Dv, node: &'t Node) -> R<()> {
@@ -521,6 +527,12 @@ impl<'s, 't, 'f> State<'s, 't, 'f> {
     // ---- evaluation
 
     fn eval_pipeline(&mut self, dot: &Dv, pipe: &'t PipeNode) -> R<Value> {
+        stacker::maybe_grow(STACK_RED_ZONE, STACK_GROW, || {
+            self.eval_pipeline_inner(dot, pipe)
+        })
+    }
+
+    fn eval_pipeline_inner(&mut self, dot: &Dv, pipe: &'t PipeNode) -> R<Value> {
         self.at(NodeRef::Pipe(pipe));
         let mut value: Final = None;
         for cmd in &pipe.cmds {

@@ -343,3 +343,64 @@ fn is_empty_list(l: &ListNode) -> bool {
         _ => false,
     })
 }
+
+/// Parse trees can be as deep as the template nests (100000 `if`s, 10000 parentheses); the
+/// derived drop would recurse once per level and overflow the stack. These drops take the
+/// children out and free them from a work list instead.
+enum Doomed {
+    Nodes(Vec<Node>),
+    Cmds(Vec<CommandNode>),
+    Arg(Arg),
+}
+
+fn tear_down(first: Doomed) {
+    let mut work = vec![first];
+    while let Some(w) = work.pop() {
+        match w {
+            Doomed::Nodes(nodes) => {
+                for mut n in nodes {
+                    match &mut n {
+                        Node::Action { pipe, .. }
+                        | Node::Template {
+                            pipe: Some(pipe), ..
+                        } => work.push(Doomed::Cmds(std::mem::take(&mut pipe.cmds))),
+                        Node::If(b) | Node::Range(b) | Node::With(b) => {
+                            work.push(Doomed::Cmds(std::mem::take(&mut b.pipe.cmds)));
+                            work.push(Doomed::Nodes(std::mem::take(&mut b.list.nodes)));
+                            if let Some(e) = &mut b.else_list {
+                                work.push(Doomed::Nodes(std::mem::take(&mut e.nodes)));
+                            }
+                        }
+                        _ => {}
+                    }
+                }
+            }
+            Doomed::Cmds(cmds) => {
+                for mut c in cmds {
+                    work.extend(std::mem::take(&mut c.args).into_iter().map(Doomed::Arg));
+                }
+            }
+            Doomed::Arg(a) => match a {
+                Arg::Pipe(mut p) => work.push(Doomed::Cmds(std::mem::take(&mut p.cmds))),
+                Arg::Chain { node, .. } => work.push(Doomed::Arg(*node)),
+                _ => {}
+            },
+        }
+    }
+}
+
+impl Drop for ListNode {
+    fn drop(&mut self) {
+        if !self.nodes.is_empty() {
+            tear_down(Doomed::Nodes(std::mem::take(&mut self.nodes)));
+        }
+    }
+}
+
+impl Drop for PipeNode {
+    fn drop(&mut self) {
+        if !self.cmds.is_empty() {
+            tear_down(Doomed::Cmds(std::mem::take(&mut self.cmds)));
+        }
+    }
+}

@@ -295,11 +295,10 @@ impl<'a> Parser<'a> {
         Ok(())
     }
 
+    /// Control structures nest without limit in Go (only parenthesized pipelines count
+    /// toward "max expression depth"); the stack grows as needed.
     fn control(&mut self, context: &'static str) -> PResult<Node> {
-        self.enter()?;
-        let r = stacker::maybe_grow(STACK_RED_ZONE, STACK_GROW, || self.control_inner(context));
-        self.depth -= 1;
-        r
+        stacker::maybe_grow(STACK_RED_ZONE, STACK_GROW, || self.control_inner(context))
     }
 
     fn control_inner(&mut self, context: &'static str) -> PResult<Node> {

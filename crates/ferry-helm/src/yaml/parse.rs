@@ -16,13 +16,81 @@ const MAX_ALIAS_NODES: usize = 4_000_000;
 fn options() -> granit_parser::Options {
     let mut o = granit_parser::Options::default();
     o.block_scalar_eof_without_line_feed = true;
+    // go-yaml's own depth bound (MAX_DEPTH, below) decides; the parser's defaults are 255.
+    o.flow_nesting_limit = MAX_DEPTH + 1;
+    o.block_nesting_limit = MAX_DEPTH + 1;
     o
 }
 
-fn scan_error(e: &granit_parser::ScanError) -> YamlError {
-    let line = e.marker().line();
-    let info = e.info();
-    YamlError(format!("yaml: line {line}: {info}"))
+fn too_deep(span: &granit_parser::Span) -> YamlError {
+    let line = span.start.line();
+    if line > 1 {
+        YamlError(format!(
+            "yaml: line {line}: exceeded max depth of {MAX_DEPTH}"
+        ))
+    } else {
+        YamlError(format!("yaml: exceeded max depth of {MAX_DEPTH}"))
+    }
+}
+
+/// go-yaml's wording for a syntax error. go-yaml (libyaml) prints the line of a scanner error
+/// 1-based and that of a parser error 0-based, and leaves out line 0 in both; the common
+/// errors are mapped to libyaml's messages, the rest keep the parser's.
+fn scan_error(e: &granit_parser::ScanError, text: &str) -> YamlError {
+    use granit_parser::ErrorKind as K;
+    let line1 = e.marker().line();
+    let eof_line0 = text.matches('\n').count();
+    let scanner = |msg: &str, line1: usize| {
+        if line1 > 1 {
+            YamlError(format!("yaml: line {line1}: {msg}"))
+        } else {
+            YamlError(format!("yaml: {msg}"))
+        }
+    };
+    let parser = |msg: &str, line0: usize| {
+        if line0 > 0 {
+            YamlError(format!("yaml: line {line0}: {msg}"))
+        } else {
+            YamlError(format!("yaml: {msg}"))
+        }
+    };
+    let flow = |open: char| {
+        if open == '{' {
+            "did not find expected ',' or '}'"
+        } else {
+            "did not find expected ',' or ']'"
+        }
+    };
+    match e.kind() {
+        K::UnclosedFlowCollection { open } => parser(flow(*open), eof_line0),
+        K::MismatchedFlowCollectionEnd { open, .. } => parser(flow(*open), line1.saturating_sub(1)),
+        K::ExpectedFlowSequenceSeparator => parser(flow('['), line1.saturating_sub(1)),
+        K::ExpectedFlowMappingSeparator => parser(flow('{'), line1.saturating_sub(1)),
+        K::MisplacedFlowCollectionEnd | K::ExpectedNodeContent => parser(
+            "did not find expected node content",
+            line1.saturating_sub(1),
+        ),
+        K::ExpectedBlockMappingKey => parser("did not find expected key", line1.saturating_sub(1)),
+        K::ExpectedBlockSequenceEntry => parser(
+            "did not find expected '-' indicator",
+            line1.saturating_sub(1),
+        ),
+        K::UnclosedQuotedScalar => scanner("found unexpected end of stream", eof_line0 + 1),
+        K::UnexpectedCharacter { .. } | K::TabInBlockIndentation | K::TabNotAllowed => {
+            scanner("found character that cannot start any token", line1)
+        }
+        K::SimpleKeyExpected => scanner("could not find expected ':'", line1 + 1),
+        K::UnknownAnchor => {
+            let name: String = text
+                .chars()
+                .skip(e.marker().index())
+                .skip_while(|c| *c == '*')
+                .take_while(|c| !c.is_whitespace() && !",[]{}".contains(*c))
+                .collect();
+            YamlError(format!("yaml: unknown anchor '{name}' referenced"))
+        }
+        _ => scanner(&e.info(), line1),
+    }
 }
 
 enum Frame {
@@ -147,7 +215,7 @@ pub fn parse_docs(text: &str, limit: usize) -> Result<Vec<Option<Node>>, YamlErr
     let mut alias_nodes = 0usize;
     let mut in_doc = false;
     for ev in parser {
-        let (event, _span) = ev.map_err(|e| scan_error(&e))?;
+        let (event, span) = ev.map_err(|e| scan_error(&e, text))?;
         let mut completed: Option<(Node, usize, bool)> = None; // node, anchor, is merge key
         match event {
             Event::StreamStart | Event::StreamEnd | Event::Anchor(..) => {}
@@ -165,9 +233,15 @@ pub fn parse_docs(text: &str, limit: usize) -> Result<Vec<Option<Node>>, YamlErr
             }
             Event::Alias(id) => {
                 let Some(n) = anchors.get(&id) else {
-                    return Err(YamlError(
-                        "yaml: anchor value contains itself or is unknown".into(),
-                    ));
+                    let name: String = text
+                        .chars()
+                        .skip(span.start.index())
+                        .skip_while(|c| *c == '*')
+                        .take_while(|c| !c.is_whitespace() && !",[]{}".contains(*c))
+                        .collect();
+                    return Err(YamlError(format!(
+                        "yaml: anchor '{name}' value contains itself"
+                    )));
                 };
                 alias_nodes += node_size(n);
                 if alias_nodes > MAX_ALIAS_NODES {
@@ -193,9 +267,7 @@ pub fn parse_docs(text: &str, limit: usize) -> Result<Vec<Option<Node>>, YamlErr
             }
             Event::SequenceStart(_, anchor, _) => {
                 if stack.len() >= MAX_DEPTH {
-                    return Err(YamlError(format!(
-                        "yaml: exceeded max depth of {MAX_DEPTH}"
-                    )));
+                    return Err(too_deep(&span));
                 }
                 stack.push(Frame::Seq {
                     anchor,
@@ -204,9 +276,7 @@ pub fn parse_docs(text: &str, limit: usize) -> Result<Vec<Option<Node>>, YamlErr
             }
             Event::MappingStart(_, anchor, _) => {
                 if stack.len() >= MAX_DEPTH {
-                    return Err(YamlError(format!(
-                        "yaml: exceeded max depth of {MAX_DEPTH}"
-                    )));
+                    return Err(too_deep(&span));
                 }
                 stack.push(Frame::Map {
                     anchor,

@@ -167,7 +167,13 @@ pub fn compare(case_dir: &Path, actual: &str) -> Result<(), String> {
                         as2.chars().count()
                     ));
                 }
-                at = at.replacen(as2, es_, 1);
+                // the value as the template wrote it: Go-quoted (`quote`) or raw
+                let (qa, qe) = (ferry_helm::gofmt::quote(as2), ferry_helm::gofmt::quote(es_));
+                if at.contains(&qa) {
+                    at = at.replacen(&qa, &qe, 1);
+                } else {
+                    at = at.replacen(as2, es_, 1);
+                }
             }
         }
         if &at != et {

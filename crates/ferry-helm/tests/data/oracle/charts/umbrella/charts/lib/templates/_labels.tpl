@@ -1,0 +1,3 @@
+{{- define "lib.extraLabels" -}}
+lib.example.com/from: {{ .Chart.Name }}
+{{- end -}}
