@@ -112,12 +112,15 @@ pub(crate) fn format_float_json(f: f64) -> Option<String> {
     Some(format_float_f(f))
 }
 
-/// `strconv.FormatFloat(f, 'f', 6, 64)` (the INI store's layout).
-pub(crate) fn format_float_fixed6(f: f64) -> String {
-    if let Some(s) = special(f) {
-        return s.to_string();
+/// sops' `ValToString` for a float (dotenv and INI values): `%G` with the
+/// shortest digits, and `.0` added to a bare integer (`1.0`, `1E+21`,
+/// `1.5E-07`, `+Inf`).
+pub(crate) fn format_float_text(f: f64) -> String {
+    let mut s = format_float_g(f).replace('e', "E");
+    if s.bytes().all(|b| b.is_ascii_digit() || b == b'-') {
+        s.push_str(".0");
     }
-    format!("{f:.6}")
+    s
 }
 
 /// `strconv.ParseInt(s, 0, 64)` without underscores: optional sign, then a
@@ -248,6 +251,17 @@ mod tests {
         assert_eq!(format_float_g(0.00001), "1e-05");
         assert_eq!(format_float_g(-0.0), "-0");
         assert_eq!(format_float_g(1.5e300), "1.5e+300");
+    }
+
+    #[test]
+    fn value_text_matches_sops() {
+        assert_eq!(format_float_text(1.0), "1.0");
+        assert_eq!(format_float_text(-0.0), "-0.0");
+        assert_eq!(format_float_text(1.5e-7), "1.5E-07");
+        assert_eq!(format_float_text(1234568000.0), "1.234568E+09");
+        assert_eq!(format_float_text(0.1), "0.1");
+        assert_eq!(format_float_text(f64::INFINITY), "+Inf");
+        assert_eq!(format_float_text(f64::NAN), "NaN");
     }
 
     #[test]

@@ -231,3 +231,14 @@ pub fn is_encrypted(input: &[u8], format: Format) -> bool {
         Err(_) => false,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    /// The controller shares one keyring across reconciles and threads.
+    #[test]
+    fn keyring_and_errors_can_cross_threads() {
+        fn assert_send_sync<T: Send + Sync>() {}
+        assert_send_sync::<super::Keyring>();
+        assert_send_sync::<super::Error>();
+    }
+}

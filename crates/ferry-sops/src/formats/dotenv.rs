@@ -1,7 +1,7 @@
 //! sops' dotenv store: `KEY=value` lines and `#` comment lines; a value's
 //! line breaks are written as `\n`.
 
-use crate::gofmt::format_float_fixed6;
+use crate::gofmt::format_float_text;
 use crate::tree::{Branch, Item, Value};
 
 use super::FormatError;
@@ -44,7 +44,7 @@ pub(crate) fn scalar_text(value: &Value) -> Option<Vec<u8>> {
         Value::RawStr(b) | Value::Bytes(b) => b.clone(),
         Value::Int(i) => i.to_string().into_bytes(),
         Value::Uint(u) => u.to_string().into_bytes(),
-        Value::Float(f) => format_float_fixed6(*f).into_bytes(),
+        Value::Float(f) => format_float_text(*f).into_bytes(),
         Value::Bool(b) => b.to_string().into_bytes(),
         Value::Time(t) => t.format_rfc3339().into_bytes(),
         Value::Null => b"<nil>".to_vec(),

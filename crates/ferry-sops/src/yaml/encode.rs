@@ -117,7 +117,13 @@ pub(crate) fn string_node(s: &str) -> Node {
         ScalarStyle::Folded => Style::FOLDED,
     };
     let tag = if style == ScalarStyle::Plain {
-        resolve("", s).0
+        // Parsed back, a plain `<<` is a merge key (go-yaml tags it so, and
+        // then writes the tag out: `!!merge <<`).
+        if s == "<<" {
+            "!!merge"
+        } else {
+            resolve("", s).0
+        }
     } else {
         STR_TAG
     };
@@ -384,5 +390,6 @@ mod tests {
         assert_eq!(string_node("").style, Style::DOUBLE_QUOTED);
         assert_eq!(string_node(" x").style, Style::SINGLE_QUOTED);
         assert_eq!(string_node("tab\there").style, Style::DOUBLE_QUOTED);
+        assert_eq!(string_node("<<").tag, "!!merge");
     }
 }

@@ -304,6 +304,12 @@ impl Yaml<'_> {
     fn value(&mut self, indent: usize, depth: usize) {
         let roll = self.rng.below(100);
         if depth < 4 && roll < 18 {
+            if self.rng.chance(10) {
+                // An anchored mapping, for aliases (and merge keys) below.
+                let name = format!("m{}", self.anchors.len());
+                self.anchors.push(name.clone());
+                self.out.push_str(&format!(" &{name}"));
+            }
             self.line_comment_before_block();
             self.out.push('\n');
             let nested = indent + 2 + self.rng.below(2) * 2;
@@ -361,6 +367,14 @@ impl Yaml<'_> {
         let mut used = Vec::new();
         for _ in 0..1 + self.rng.below(5) {
             self.maybe_head_comments(indent);
+            if !self.anchors.is_empty() && self.rng.chance(4) && !used.contains(&"<<".to_string()) {
+                // A merge key: sops keeps `<<` as an ordinary key.
+                used.push("<<".to_string());
+                let a = self.rng.pick(&self.anchors).clone();
+                self.out
+                    .push_str(&format!("{}<<: *{a}\n", " ".repeat(indent)));
+                continue;
+            }
             let key = yaml_key(self.rng, &mut used);
             self.out.push_str(&" ".repeat(indent));
             if key.len() > 128 && self.rng.chance(50) {
@@ -428,7 +442,11 @@ pub fn yaml(rng: &mut Rng) -> String {
     }
     for i in 0..documents {
         if i > 0 {
-            y.out.push_str("---\n");
+            y.out.push_str(if y.rng.chance(20) {
+                "...\n---\n"
+            } else {
+                "---\n"
+            });
         }
         y.maybe_head_comments(0);
         y.mapping(0, 0);
