@@ -149,7 +149,8 @@ pub fn build_flux(
     overrides: &FluxOverrides,
     options: &BuildOptions,
 ) -> Result<Vec<serde_json::Value>, Error> {
-    let ldr = Loader::new(dir, options.load_restrictions, options.remote.clone())?;
+    let ldr = Loader::new(dir, options.load_restrictions, options.remote.clone())?
+        .with_filter(options.file_filter.clone());
     let mut k = if has_kustomization(ldr.root()) {
         kustfile::load(ldr.root())?
     } else {

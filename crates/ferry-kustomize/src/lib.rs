@@ -48,7 +48,7 @@ use std::sync::Arc;
 pub use error::Error;
 pub use flux::{FluxOverrides, build_flux, generated_kustomization};
 pub use kustfile::{Image, Kustomization, Patch, Selector};
-pub use loader::{LoadError, LoadRestrictions, RemoteFetcher};
+pub use loader::{FileFilter, LoadError, LoadRestrictions, RemoteFetcher};
 
 use resmap::ResMap;
 use target::{BuildContext, Origin, Target};
@@ -74,6 +74,8 @@ pub struct BuildOptions {
     pub add_managed_by_label: bool,
     /// Fetches remote bases (git URLs); without one they are refused.
     pub remote: Option<Arc<dyn RemoteFetcher>>,
+    /// Sees every file the build reads (e.g. to decrypt SOPS files in memory).
+    pub file_filter: Option<Arc<dyn FileFilter>>,
 }
 
 impl std::fmt::Debug for BuildOptions {
@@ -83,6 +85,7 @@ impl std::fmt::Debug for BuildOptions {
             .field("reorder", &self.reorder)
             .field("add_managed_by_label", &self.add_managed_by_label)
             .field("remote", &self.remote.is_some())
+            .field("file_filter", &self.file_filter.is_some())
             .finish()
     }
 }
@@ -92,7 +95,8 @@ pub const MANAGED_BY_VALUE: &str = "kustomize-(devel)";
 
 /// Build the kustomization in `dir`.
 pub fn build(dir: &Path, options: &BuildOptions) -> Result<Vec<Value>, Error> {
-    let ldr = loader::Loader::new(dir, options.load_restrictions, options.remote.clone())?;
+    let ldr = loader::Loader::new(dir, options.load_restrictions, options.remote.clone())?
+        .with_filter(options.file_filter.clone());
     let kust = kustfile::load(ldr.root())?;
     build_kustomization(ldr, kust, options)
 }

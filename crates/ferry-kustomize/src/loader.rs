@@ -33,6 +33,8 @@ pub enum LoadError {
     NotAFile { path: PathBuf },
     #[error("open {}: no such file or directory", path.display())]
     NotFound { path: PathBuf },
+    #[error("{}: {message}", path.display())]
+    Filtered { path: PathBuf, message: String },
     #[error("reading '{}': {source}", path.display())]
     Io {
         path: PathBuf,
@@ -67,6 +69,14 @@ pub struct Loader {
     /// Roots of the kustomizations that led here (cycle detection).
     ancestors: Vec<PathBuf>,
     remote: Option<Arc<dyn RemoteFetcher>>,
+    filter: Option<Arc<dyn FileFilter>>,
+}
+
+/// A transformation of every file the build reads (resources, patches, generator inputs), in
+/// memory. Flux's controller decrypts SOPS files this way, so plaintext never touches the disk.
+pub trait FileFilter: Send + Sync {
+    /// The bytes the build sees for `path`, or a message saying why the file cannot be used.
+    fn filter(&self, path: &Path, bytes: Vec<u8>) -> Result<Vec<u8>, String>;
 }
 
 /// `filepath.Clean` of a path joined to a base, without touching the disk.
@@ -114,7 +124,14 @@ impl Loader {
             restrictions,
             ancestors: Vec::new(),
             remote,
+            filter: None,
         })
+    }
+
+    /// Passes every file read through `filter`.
+    pub fn with_filter(mut self, filter: Option<Arc<dyn FileFilter>>) -> Loader {
+        self.filter = filter;
+        self
     }
 
     pub fn root(&self) -> &Path {
@@ -152,7 +169,16 @@ impl Loader {
         if meta.len() > MAX_FILE_BYTES {
             return Err(LoadError::TooLarge { path });
         }
-        std::fs::read(&real).map_err(|source| LoadError::Io { path, source })
+        let bytes = std::fs::read(&real).map_err(|source| LoadError::Io {
+            path: path.clone(),
+            source,
+        })?;
+        match &self.filter {
+            Some(filter) => filter
+                .filter(&path, bytes)
+                .map_err(|message| LoadError::Filtered { path, message }),
+            None => Ok(bytes),
+        }
     }
 
     /// A loader for a base or component directory named relative to this root.
@@ -193,6 +219,7 @@ impl Loader {
             restrictions: self.restrictions,
             ancestors,
             remote: self.remote.clone(),
+            filter: self.filter.clone(),
         })
     }
 }

@@ -170,3 +170,61 @@ fn cycles_are_detected() {
     let err = build(&tmp.path().join("a"), &BuildOptions::default()).expect_err("cycle");
     assert!(err.to_string().contains("cycle detected"), "{err}");
 }
+
+/// A file filter sees every file the build reads (resources and generator inputs) and its
+/// output is what the build uses; its errors name the file.
+#[test]
+fn file_filter_transforms_every_file_read() {
+    use ferry_kustomize::FileFilter;
+
+    struct Rot(std::sync::Mutex<Vec<String>>);
+    impl FileFilter for Rot {
+        fn filter(&self, path: &Path, bytes: Vec<u8>) -> Result<Vec<u8>, String> {
+            let name = path.file_name().unwrap().to_string_lossy().into_owned();
+            self.0.lock().unwrap().push(name.clone());
+            if name == "broken.env" {
+                return Err("cannot decrypt".to_owned());
+            }
+            Ok(String::from_utf8(bytes)
+                .unwrap()
+                .replace("SECRET", "plain")
+                .into_bytes())
+        }
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    std::fs::write(dir.join("kustomization.yaml"), "resources: [cm.yaml]\nsecretGenerator:\n- name: s\n  envs: [vars.env]\n  options:\n    disableNameSuffixHash: true\n").unwrap();
+    std::fs::write(
+        dir.join("cm.yaml"),
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c\ndata:\n  k: SECRET\n",
+    )
+    .unwrap();
+    std::fs::write(dir.join("vars.env"), "K=SECRET\n").unwrap();
+    let filter = std::sync::Arc::new(Rot(Default::default()));
+    let options = BuildOptions {
+        file_filter: Some(filter.clone()),
+        ..Default::default()
+    };
+    let objects = build(dir, &options).expect("build");
+    let cm = objects.iter().find(|o| o["kind"] == "ConfigMap").unwrap();
+    assert_eq!(cm["data"]["k"], "plain");
+    let secret = objects.iter().find(|o| o["kind"] == "Secret").unwrap();
+    assert_eq!(secret["data"]["K"], "cGxhaW4="); // base64("plain")
+    let seen = filter.0.lock().unwrap().clone();
+    assert!(
+        seen.contains(&"cm.yaml".to_owned()) && seen.contains(&"vars.env".to_owned()),
+        "{seen:?}"
+    );
+
+    std::fs::write(
+        dir.join("kustomization.yaml"),
+        "secretGenerator:\n- name: s\n  envs: [broken.env]\n",
+    )
+    .unwrap();
+    std::fs::write(dir.join("broken.env"), "K=v\n").unwrap();
+    let err = build(dir, &options).expect_err("the filter's error stops the build");
+    assert!(
+        err.to_string().contains("broken.env") && err.to_string().contains("cannot decrypt"),
+        "{err}"
+    );
+}
