@@ -130,42 +130,20 @@ impl CelProgram {
     pub(crate) fn evaluate(
         &self,
         base: &cel::Context<'_>,
-        review: &Review,
-        constraint: &Value,
-        parameters: &Value,
-        namespace: Option<&Value>,
+        review: &CelReview,
+        constraint: &CelConstraint,
     ) -> Vec<String> {
         let mut ctx = base.new_inner_scope();
-        let any_object = json_to_cel(review.any_object());
-        ctx.add_variable_from_value("object", json_to_cel(&review.object));
-        ctx.add_variable_from_value(
-            "oldObject",
-            review
-                .old_object
-                .as_ref()
-                .map(json_to_cel)
-                .unwrap_or(cel::Value::Null),
-        );
-        let mut request = review.to_request();
-        if let Some(map) = request.as_object_mut() {
-            map.remove("object");
-            map.remove("oldObject");
+        ctx.add_variable_from_value("object", review.object.clone());
+        ctx.add_variable_from_value("oldObject", review.old_object.clone());
+        ctx.add_variable_from_value("request", review.request.clone());
+        ctx.add_variable_from_value("params", constraint.document.clone());
+        if let Some(ns) = &review.namespace {
+            ctx.add_variable_from_value("namespaceObject", ns.clone());
         }
-        ctx.add_variable_from_value("request", json_to_cel(&request));
-        ctx.add_variable_from_value("params", json_to_cel(constraint));
-        if let Some(ns) = namespace {
-            ctx.add_variable_from_value("namespaceObject", json_to_cel(ns));
-        }
-        // A constraint without parameters gets an empty map, so that the library's
-        // `has(variables.params.x)` guards read as "not set".
-        let params = if parameters.is_null() {
-            json_to_cel(&Value::Object(Default::default()))
-        } else {
-            json_to_cel(parameters)
-        };
         let mut vars: HashMap<Key, cel::Value> = HashMap::new();
-        vars.insert(key("anyObject"), any_object);
-        vars.insert(key("params"), params);
+        vars.insert(key("anyObject"), review.any_object.clone());
+        vars.insert(key("params"), constraint.parameters.clone());
         for (name, program) in &self.variables {
             ctx.add_variable_from_value("variables", map_value(&vars));
             // Kubernetes evaluates variables lazily: an error only matters where the variable
@@ -225,6 +203,74 @@ impl CelProgram {
             }
         }
         messages
+    }
+}
+
+/// A review converted to CEL values once, for every constraint that evaluates it with CEL.
+pub(crate) struct CelReview {
+    object: cel::Value,
+    old_object: cel::Value,
+    /// `variables.anyObject`: the object, or the old object of a DELETE.
+    any_object: cel::Value,
+    /// The admission request without `object` and `oldObject` (they are variables of their own).
+    request: cel::Value,
+    /// `namespaceObject`: the Namespace of a namespaced object, when known.
+    namespace: Option<cel::Value>,
+}
+
+impl CelReview {
+    pub(crate) fn new(review: &Review, namespace: Option<&Value>) -> CelReview {
+        let object = json_to_cel(&review.object);
+        let old_object = review
+            .old_object
+            .as_ref()
+            .map(json_to_cel)
+            .unwrap_or(cel::Value::Null);
+        let any_object = if review.object.is_null() && review.old_object.is_some() {
+            old_object.clone()
+        } else {
+            object.clone()
+        };
+        let mut request = review.to_request();
+        if let Some(map) = request.as_object_mut() {
+            map.remove("object");
+            map.remove("oldObject");
+        }
+        CelReview {
+            object,
+            old_object,
+            any_object,
+            request: json_to_cel(&request),
+            namespace: namespace.map(json_to_cel),
+        }
+    }
+}
+
+/// A constraint converted to CEL values once: `params` (the constraint document, as in a
+/// ValidatingAdmissionPolicy binding) and `variables.params` (its `spec.parameters`).
+pub(crate) struct CelConstraint {
+    document: cel::Value,
+    parameters: cel::Value,
+}
+
+impl CelConstraint {
+    pub(crate) fn new(kind: &str, name: &str, parameters: &Value) -> CelConstraint {
+        let document = serde_json::json!({
+            "apiVersion": "constraints.gatekeeper.sh/v1beta1",
+            "kind": kind,
+            "metadata": {"name": name},
+            "spec": {"parameters": parameters},
+        });
+        CelConstraint {
+            document: json_to_cel(&document),
+            // A constraint without parameters gets an empty map, so that the library's
+            // `has(variables.params.x)` guards read as "not set".
+            parameters: if parameters.is_null() {
+                json_to_cel(&Value::Object(Default::default()))
+            } else {
+                json_to_cel(parameters)
+            },
+        }
     }
 }
 

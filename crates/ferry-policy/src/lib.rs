@@ -27,6 +27,7 @@
 mod cel;
 mod constraint;
 mod error;
+mod evaluation;
 mod go_sprintf;
 mod inventory;
 pub mod load;
@@ -44,6 +45,7 @@ pub use constraint::{Constraint, EnforcementAction};
 pub use error::Error;
 pub use inventory::Inventory;
 pub use policy_set::{EnginePreference, EvaluationError, Outcome, PolicySet};
+pub use rego::RegoRuntime;
 pub use review::{ObjectRef, Operation, Review, SourceLocation};
 pub use template::{Engine, Template};
 pub use violation::Violation;

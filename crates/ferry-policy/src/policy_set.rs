@@ -1,18 +1,13 @@
 //! A compiled set of templates and constraints, evaluated over many reviews.
 
-use std::collections::HashMap;
-use std::num::NonZeroUsize;
-
-use regorus::CompiledPolicy;
 use serde::Serialize;
-use serde_json::{Value, json};
+use serde_json::Value;
 
-use crate::cel;
 use crate::constraint::Constraint;
 use crate::error::Error;
+use crate::evaluation;
 use crate::inventory::Inventory;
-use crate::matching::{self, MatchError};
-use crate::rego;
+use crate::rego::RegoRuntime;
 use crate::review::{ObjectRef, Review, SourceLocation};
 use crate::template::{Engine, Template};
 use crate::violation::Violation;
@@ -70,6 +65,7 @@ pub struct PolicySet {
     /// Index into `templates` of each constraint.
     template_of: Vec<usize>,
     preference: EnginePreference,
+    runtime: RegoRuntime,
 }
 
 impl PolicySet {
@@ -159,12 +155,19 @@ impl PolicySet {
             constraints,
             template_of,
             preference: EnginePreference::default(),
+            runtime: RegoRuntime::default(),
         })
     }
 
     /// Chooses the engine for templates that carry both Rego and CEL.
     pub fn with_engine_preference(mut self, preference: EnginePreference) -> PolicySet {
         self.preference = preference;
+        self
+    }
+
+    /// Chooses how Rego runs: regorus' bytecode VM (the default) or its tree interpreter.
+    pub fn with_rego_runtime(mut self, runtime: RegoRuntime) -> PolicySet {
+        self.runtime = runtime;
         self
     }
 
@@ -176,7 +179,20 @@ impl PolicySet {
         &self.constraints
     }
 
-    fn engine_for(&self, template: &Template) -> Engine {
+    pub(crate) fn rego_runtime(&self) -> RegoRuntime {
+        self.runtime
+    }
+
+    /// The template of constraint `index` (in [`PolicySet::constraints`] order).
+    pub(crate) fn template_of(&self, index: usize) -> &Template {
+        &self.templates[self.template_of[index]]
+    }
+
+    pub(crate) fn template_index_of(&self, index: usize) -> usize {
+        self.template_of[index]
+    }
+
+    pub(crate) fn engine_for(&self, template: &Template) -> Engine {
         match (
             self.preference,
             template.cel.is_some(),
@@ -190,185 +206,10 @@ impl PolicySet {
     /// Evaluates every constraint on every review it matches. `inventory` is `data.inventory`
     /// and the source of Namespace objects for `namespaceSelector` (Namespaces among the
     /// reviews are found too). Work is spread over the available cores.
+    ///
+    /// Violations and errors come in review order, then constraint order, then the order the
+    /// template produced them in.
     pub fn evaluate(&self, reviews: &[Review], inventory: &Inventory) -> Outcome {
-        let mut outcome = Outcome::default();
-        // Referential templates are compiled against this inventory; the others were compiled
-        // once when the set was built.
-        let mut bound: Vec<Option<CompiledPolicy>> = Vec::with_capacity(self.templates.len());
-        let inventory_value = self
-            .templates
-            .iter()
-            .any(Template::uses_inventory)
-            .then(|| rego::inventory_value(inventory.to_json()));
-        let mut bind_errors: HashMap<usize, String> = HashMap::new();
-        for (index, template) in self.templates.iter().enumerate() {
-            let program = match (&template.rego, self.engine_for(template)) {
-                (Some(program), Engine::Rego) => {
-                    let empty = rego::inventory_value(json!({"cluster": {}, "namespace": {}}));
-                    match program.bind(inventory_value.as_ref().unwrap_or(&empty)) {
-                        Ok(p) => Some(p),
-                        Err(e) => {
-                            bind_errors.insert(index, e.to_string());
-                            None
-                        }
-                    }
-                }
-                _ => None,
-            };
-            bound.push(program);
-        }
-        let namespaces: HashMap<&str, &Value> = reviews
-            .iter()
-            .map(Review::any_object)
-            .filter(|o| {
-                crate::value::get_str(o, &["kind"]) == "Namespace"
-                    && crate::value::get_str(o, &["apiVersion"]) == "v1"
-            })
-            .map(|o| (crate::value::get_str(o, &["metadata", "name"]), o))
-            .collect();
-        let context = Context {
-            set: self,
-            parameters: self
-                .constraints
-                .iter()
-                .map(|c| rego::to_value(c.parameters.clone()))
-                .collect(),
-            bound: &bound,
-            bind_errors: &bind_errors,
-            namespaces: &namespaces,
-            inventory,
-        };
-        let workers = std::thread::available_parallelism()
-            .map(NonZeroUsize::get)
-            .unwrap_or(1)
-            .min(reviews.len().max(1));
-        if workers <= 1 {
-            context.run(reviews, &mut outcome);
-        } else {
-            let chunk = reviews.len().div_ceil(workers);
-            let parts: Vec<Outcome> = std::thread::scope(|scope| {
-                let handles: Vec<_> = reviews
-                    .chunks(chunk)
-                    .map(|part| {
-                        let context = &context;
-                        scope.spawn(move || {
-                            let mut out = Outcome::default();
-                            context.run(part, &mut out);
-                            out
-                        })
-                    })
-                    .collect();
-                handles
-                    .into_iter()
-                    .map(|h| h.join().unwrap_or_default())
-                    .collect()
-            });
-            for part in parts {
-                outcome.violations.extend(part.violations);
-                outcome.errors.extend(part.errors);
-                outcome.evaluations += part.evaluations;
-            }
-        }
-        outcome
-    }
-}
-
-/// What every worker shares during one evaluation.
-struct Context<'a> {
-    set: &'a PolicySet,
-    /// `input.parameters` of each constraint, converted once.
-    parameters: Vec<regorus::Value>,
-    bound: &'a [Option<CompiledPolicy>],
-    bind_errors: &'a HashMap<usize, String>,
-    namespaces: &'a HashMap<&'a str, &'a Value>,
-    inventory: &'a Inventory,
-}
-
-impl Context<'_> {
-    fn namespace(&self, name: &str) -> Option<&Value> {
-        self.namespaces
-            .get(name)
-            .copied()
-            .or_else(|| self.inventory.namespace(name))
-    }
-
-    fn run(&self, reviews: &[Review], out: &mut Outcome) {
-        let cel_context = cel::base_context();
-        for review in reviews {
-            let mut rego_review: Option<regorus::Value> = None;
-            for (index, constraint) in self.set.constraints.iter().enumerate() {
-                let error = |message: String| EvaluationError {
-                    object: review.object_ref(),
-                    location: review.location.clone(),
-                    constraint_kind: constraint.kind.clone(),
-                    constraint: constraint.name.clone(),
-                    message,
-                };
-                match matching::matches(&constraint.matcher, review, |ns| self.namespace(ns)) {
-                    Ok(true) => {}
-                    Ok(false) => continue,
-                    Err(e @ MatchError::NamespaceNotFound(_)) => {
-                        out.errors.push(error(e.to_string()));
-                        continue;
-                    }
-                }
-                out.evaluations += 1;
-                let template_index = self.set.template_of[index];
-                let template = &self.set.templates[template_index];
-                let engine = self.set.engine_for(template);
-                let violation = |message: String, details: Value| Violation {
-                    object: review.object_ref(),
-                    location: review.location.clone(),
-                    constraint_kind: constraint.kind.clone(),
-                    constraint: constraint.name.clone(),
-                    action: constraint.action,
-                    message,
-                    details,
-                    engine,
-                };
-                match engine {
-                    Engine::Cel => {
-                        let Some(program) = &template.cel else {
-                            continue;
-                        };
-                        let constraint_doc = json!({
-                            "apiVersion": "constraints.gatekeeper.sh/v1beta1",
-                            "kind": constraint.kind,
-                            "metadata": {"name": constraint.name},
-                            "spec": {"parameters": constraint.parameters},
-                        });
-                        let namespace = self.namespace(review.namespace());
-                        for message in program.evaluate(
-                            &cel_context,
-                            review,
-                            &constraint_doc,
-                            &constraint.parameters,
-                            namespace,
-                        ) {
-                            out.violations.push(violation(message, Value::Null));
-                        }
-                    }
-                    Engine::Rego => {
-                        let Some(policy) = &self.bound[template_index] else {
-                            let message = self
-                                .bind_errors
-                                .get(&template_index)
-                                .cloned()
-                                .unwrap_or_else(|| "template has no Rego".to_owned());
-                            out.errors.push(error(message));
-                            continue;
-                        };
-                        let review_value =
-                            rego_review.get_or_insert_with(|| rego::to_value(review.to_request()));
-                        match rego::evaluate(policy, review_value, &self.parameters[index]) {
-                            Ok(found) => out
-                                .violations
-                                .extend(found.into_iter().map(|v| violation(v.message, v.details))),
-                            Err(message) => out.errors.push(error(message)),
-                        }
-                    }
-                }
-            }
-        }
+        evaluation::run(self, reviews, inventory)
     }
 }

@@ -11,7 +11,7 @@
 use std::path::{Path, PathBuf};
 
 use ferry_policy::load::read_file;
-use ferry_policy::{EnginePreference, Inventory, Outcome, PolicySet, Review};
+use ferry_policy::{EnginePreference, Inventory, Outcome, PolicySet, RegoRuntime, Review};
 use regex::Regex;
 use serde_json::Value;
 
@@ -97,11 +97,20 @@ fn cases() -> Vec<Case> {
 }
 
 fn evaluate(case: &Case, preference: EnginePreference) -> Result<Outcome, String> {
+    evaluate_on(case, preference, RegoRuntime::default())
+}
+
+fn evaluate_on(
+    case: &Case,
+    preference: EnginePreference,
+    runtime: RegoRuntime,
+) -> Result<Outcome, String> {
     let mut policy_docs = documents(&case.template)?;
     policy_docs.extend(documents(&case.constraint)?);
     let set = PolicySet::from_objects(policy_docs)
         .map_err(|e| e.to_string())?
-        .with_engine_preference(preference);
+        .with_engine_preference(preference)
+        .with_rego_runtime(runtime);
     let objects = documents(&case.object)?;
     let [object] = objects.as_slice() else {
         return Err(format!(
@@ -190,4 +199,44 @@ fn library_suites_pass_with_cel_preferred() {
 #[test]
 fn library_suites_pass_with_rego_preferred() {
     run_suites(EnginePreference::Rego);
+}
+
+/// What an outcome says, in a comparable form: each violation (object, message, details) and
+/// each error (object, message), in order.
+fn verdicts(outcome: &Outcome) -> Vec<String> {
+    let violations = outcome
+        .violations
+        .iter()
+        .map(|v| format!("violation {} {:?} {}", v.object, v.message, v.details));
+    let errors = outcome
+        .errors
+        .iter()
+        .map(|e| format!("error {} {:?}", e.object, e.message));
+    violations.chain(errors).collect()
+}
+
+/// The bytecode VM (ferry's default Rego runtime) gives exactly the interpreter's violations,
+/// messages, details and errors on every case of every suite.
+#[test]
+fn bytecode_vm_agrees_with_the_interpreter_on_every_case() {
+    let cases = cases();
+    let mut differences = Vec::new();
+    for case in &cases {
+        let on = |runtime| {
+            evaluate_on(case, EnginePreference::Rego, runtime).map(|outcome| verdicts(&outcome))
+        };
+        let (interpreter, bytecode) = (on(RegoRuntime::Interpreter), on(RegoRuntime::Bytecode));
+        if interpreter != bytecode {
+            differences.push(format!(
+                "{}:\n  interpreter {interpreter:?}\n  bytecode    {bytecode:?}",
+                case.label
+            ));
+        }
+    }
+    println!(
+        "bytecode VM vs interpreter: {}/{} cases identical",
+        cases.len() - differences.len(),
+        cases.len()
+    );
+    assert!(differences.is_empty(), "{}", differences.join("\n"));
 }
