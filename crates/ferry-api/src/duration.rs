@@ -3,6 +3,10 @@
 
 use std::{fmt, str::FromStr, time::Duration};
 
+/// What Flux's CRDs accept as a duration field: Go's syntax without signs or the `ns`/`us`
+/// units.
+pub const CRD_PATTERN: &str = r"^([0-9]+(\.[0-9]+)?(ms|s|m|h))+$";
+
 /// A duration with Go's text form.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
 pub struct GoDuration(pub Duration);

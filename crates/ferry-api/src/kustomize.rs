@@ -20,31 +20,46 @@ pub const VERSION: &str = "v1";
 #[derive(CustomResource, Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[kube(
     crates(kube_core = "::kube_core"),
+    doc = "Builds a path of a source artifact with kustomize and applies it (Flux's Kustomization).",
     group = "kustomize.toolkit.fluxcd.io",
     version = "v1",
     kind = "Kustomization",
     namespaced,
     status = "KustomizationStatus",
     shortname = "ks",
+    category = "all",
     category = "fluxcd",
+    category = "fluxcd-appliers",
+    annotation("kustomize.toolkit.fluxcd.io/substitute", "disabled"),
     printcolumn = r#"{"name":"Age","type":"date","jsonPath":".metadata.creationTimestamp"}"#,
     printcolumn = r#"{"name":"Ready","type":"string","jsonPath":".status.conditions[?(@.type==\"Ready\")].status"}"#,
     printcolumn = r#"{"name":"Status","type":"string","jsonPath":".status.conditions[?(@.type==\"Ready\")].message"}"#
 )]
 #[serde(rename_all = "camelCase")]
 pub struct KustomizationSpec {
+    /// The source holding the manifests.
     pub source_ref: CrossNamespaceSourceReference,
     /// Directory in the artifact; the root when unset.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub path: Option<String>,
+    /// How often the manifests are applied again (Go duration).
+    #[schemars(regex(pattern = crate::duration::CRD_PATTERN))]
     pub interval: String,
+    /// Interval after a failed reconcile; the interval when unset.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(regex(pattern = crate::duration::CRD_PATTERN))]
     pub retry_interval: Option<String>,
+    /// Timeout of build, apply and health checks.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(regex(pattern = crate::duration::CRD_PATTERN))]
     pub timeout: Option<String>,
+    /// Delete the objects that left the source.
     pub prune: bool,
+    /// What deleting the Kustomization does to its objects; `MirrorPrune` when unset.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(extend("enum" = ["MirrorPrune", "Delete", "WaitForTermination", "Orphan"]))]
     pub deletion_policy: Option<String>,
+    /// Check the health of every applied object.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub wait: Option<bool>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -56,12 +71,15 @@ pub struct KustomizationSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub suspend: Option<bool>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1, max = 63))]
     pub target_namespace: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub service_account_name: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kube_config: Option<KubeConfigReference>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// Recreate objects whose immutable fields changed.
+    #[schemars(extend("default" = false))]
     pub force: Option<bool>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub patches: Option<Vec<Patch>>,
@@ -74,14 +92,17 @@ pub struct KustomizationSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub common_metadata: Option<CommonMetadata>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1, max = 200))]
     pub name_prefix: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1, max = 200))]
     pub name_suffix: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub post_build: Option<PostBuild>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub decryption: Option<Decryption>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(extend("items" = {"type": "string", "enum": ["originAnnotations", "transformerAnnotations"]}))]
     pub build_metadata: Option<Vec<String>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ignore: Option<Vec<DriftIgnoreRule>>,
@@ -94,6 +115,7 @@ pub struct CrossNamespaceSourceReference {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub api_version: Option<String>,
     /// `GitRepository`, `OCIRepository`, `Bucket` or `ExternalArtifact`.
+    #[schemars(extend("enum" = ["OCIRepository", "GitRepository", "Bucket", "ExternalArtifact"]))]
     pub kind: String,
     pub name: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -128,6 +150,12 @@ pub struct CustomHealthCheck {
 /// A kubeconfig to apply to another cluster.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
+#[schemars(extend("x-kubernetes-validations" = [
+    {"message": "exactly one of spec.kubeConfig.configMapRef or spec.kubeConfig.secretRef must be specified",
+     "rule": "has(self.configMapRef) || has(self.secretRef)"},
+    {"message": "exactly one of spec.kubeConfig.configMapRef or spec.kubeConfig.secretRef must be specified",
+     "rule": "!has(self.configMapRef) || !has(self.secretRef)"},
+]))]
 pub struct KubeConfigReference {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub secret_ref: Option<crate::meta::SecretKeyReference>,
@@ -165,6 +193,7 @@ pub struct PostBuild {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub substitute_from: Option<Vec<SubstituteReference>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(extend("enum" = ["WithVariables", "Always"]))]
     pub substitute_strategy: Option<String>,
 }
 
@@ -172,9 +201,13 @@ pub struct PostBuild {
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct SubstituteReference {
     /// `ConfigMap` or `Secret`.
+    #[schemars(extend("enum" = ["Secret", "ConfigMap"]))]
     pub kind: String,
+    #[schemars(length(min = 1, max = 253))]
     pub name: String,
+    /// Proceed without the variables when the object is absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(extend("default" = false))]
     pub optional: Option<bool>,
 }
 
@@ -183,6 +216,7 @@ pub struct SubstituteReference {
 #[serde(rename_all = "camelCase")]
 pub struct Decryption {
     /// `sops`.
+    #[schemars(extend("enum" = ["sops"]))]
     pub provider: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub secret_ref: Option<LocalObjectReference>,
@@ -198,8 +232,10 @@ pub struct DriftIgnoreRule {
     pub target: Option<Selector>,
 }
 
+/// What the controller observed and applied. A new object reads `observedGeneration: -1`.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
+#[schemars(extend("default" = {"observedGeneration": -1}))]
 pub struct KustomizationStatus {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub observed_generation: Option<i64>,
@@ -224,7 +260,11 @@ pub struct KustomizationStatus {
 #[serde(rename_all = "camelCase")]
 pub struct Snapshot {
     pub digest: String,
+    /// RFC 3339.
+    #[schemars(extend("format" = "date-time"))]
     pub first_reconciled: String,
+    /// RFC 3339.
+    #[schemars(extend("format" = "date-time"))]
     pub last_reconciled: String,
     pub last_reconciled_duration: String,
     pub last_reconciled_status: String,

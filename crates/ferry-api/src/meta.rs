@@ -51,8 +51,10 @@ pub struct Artifact {
     /// Human-readable identifier, e.g. `main@sha1:<hash>`.
     pub revision: String,
     /// `sha256:<hex>` of the tarball.
+    #[schemars(regex(pattern = r"^[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[a-zA-Z0-9=_-]+$"))]
     pub digest: String,
     /// RFC 3339.
+    #[schemars(extend("format" = "date-time"))]
     pub last_update_time: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub size: Option<i64>,

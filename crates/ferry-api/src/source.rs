@@ -16,29 +16,44 @@ pub const VERSION: &str = "v1";
 #[derive(CustomResource, Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[kube(
     crates(kube_core = "::kube_core"),
+    doc = "Fetches a git repository into an artifact (Flux's GitRepository).",
     group = "source.toolkit.fluxcd.io",
     version = "v1",
     kind = "GitRepository",
     namespaced,
     status = "GitRepositoryStatus",
     shortname = "gitrepo",
+    category = "all",
     category = "fluxcd",
+    category = "fluxcd-sources",
+    annotation("kustomize.toolkit.fluxcd.io/substitute", "disabled"),
     printcolumn = r#"{"name":"URL","type":"string","jsonPath":".spec.url"}"#,
     printcolumn = r#"{"name":"Age","type":"date","jsonPath":".metadata.creationTimestamp"}"#,
     printcolumn = r#"{"name":"Ready","type":"string","jsonPath":".status.conditions[?(@.type==\"Ready\")].status"}"#,
     printcolumn = r#"{"name":"Status","type":"string","jsonPath":".status.conditions[?(@.type==\"Ready\")].message"}"#
 )]
 #[serde(rename_all = "camelCase")]
+#[schemars(extend("x-kubernetes-validations" = [
+    {"message": "serviceAccountName can only be set when provider is 'azure' or 'aws'",
+     "rule": "!has(self.serviceAccountName) || (has(self.provider) && (self.provider == 'azure' || self.provider == 'aws'))"},
+]))]
 pub struct GitRepositorySpec {
-    /// `http(s)://`, `ssh://`, `git://` or `file://` address of the repository.
+    /// `http(s)://`, `ssh://`, `git://` or `file://` address of the repository (Flux accepts
+    /// the first three only).
+    #[schemars(regex(pattern = r"^(http|https|ssh|git|file)://.*$"))]
     pub url: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub secret_ref: Option<LocalObjectReference>,
+    /// Authentication provider; `generic` when unset.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(extend("enum" = ["generic", "aws", "azure", "github"]))]
     pub provider: Option<String>,
+    /// How often the repository is checked for new commits (Go duration).
+    #[schemars(regex(pattern = crate::duration::CRD_PATTERN))]
     pub interval: String,
     /// Timeout of git operations; `60s` when unset.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(regex(pattern = r"^([0-9]+(\.[0-9]+)?(ms|s|m))+$"), extend("default" = "60s"))]
     pub timeout: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[serde(rename = "ref")]
@@ -83,6 +98,7 @@ pub struct GitRepositoryRef {
 pub struct GitRepositoryVerification {
     /// `HEAD` (default), `head`, `Tag` or `TagAndHEAD`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(extend("enum" = ["head", "HEAD", "Tag", "TagAndHEAD"], "default" = "HEAD"))]
     pub mode: Option<String>,
     pub secret_ref: LocalObjectReference,
 }
@@ -98,8 +114,10 @@ pub struct GitRepositoryInclude {
     pub to_path: Option<String>,
 }
 
+/// What the controller fetched. A new object reads `observedGeneration: -1`.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
+#[schemars(extend("default" = {"observedGeneration": -1}))]
 pub struct GitRepositoryStatus {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub observed_generation: Option<i64>,
