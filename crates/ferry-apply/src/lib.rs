@@ -5,6 +5,7 @@
 
 pub mod changeset;
 mod cleanup;
+pub mod diff;
 pub mod drift;
 pub mod error;
 pub mod manager;
