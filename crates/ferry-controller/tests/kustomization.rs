@@ -200,10 +200,7 @@ async fn depends_on_orders_kustomizations() {
     let message = env
         .wait_ready("app", "False", Some("DependencyNotReady"), READY)
         .await;
-    assert!(
-        message.contains("'flux-system/infra'"),
-        "{message}"
-    );
+    assert!(message.contains("'flux-system/infra'"), "{message}");
     assert!(
         env.get("v1", "ConfigMap", Some("infra"), "app")
             .await
@@ -333,5 +330,35 @@ async fn deleting_a_kustomization_prunes_its_objects() {
             .await
             .is_none()
     );
+    env.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn health_check_expressions_judge_custom_states() {
+    let env = Env::start().await;
+    env.repo.write("app/job.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: job\n  namespace: flux-system\ndata:\n  phase: broken\n");
+    env.repo
+        .commit("a ConfigMap whose phase the expressions judge");
+    env.create_git_repository("repo", "1s").await;
+    let exprs = json!([{
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "current": "data.phase == 'done'",
+        "inProgress": "data.phase == 'running'",
+        "failed": "data.phase == 'broken'",
+    }]);
+    env.create_kustomization(
+        "cel",
+        json!({"interval": "1h", "path": "./app", "prune": true, "wait": true, "timeout": "10s", "healthCheckExprs": exprs}),
+    )
+    .await;
+    let message = env
+        .wait_ready("cel", "False", Some("HealthCheckFailed"), READY)
+        .await;
+    assert!(message.contains("ConfigMap/flux-system/job"), "{message}");
+
+    env.repo.write("app/job.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: job\n  namespace: flux-system\ndata:\n  phase: done\n");
+    env.repo.commit("done");
+    env.wait_ready("cel", "True", None, READY).await;
     env.stop().await;
 }

@@ -6,11 +6,12 @@
 use std::{
     collections::BTreeMap,
     path::{Component, Path, PathBuf},
+    sync::Arc,
 };
 
 use ferry_api::{KustomizationSpec, keys};
 use ferry_apply::object;
-use ferry_kustomize::{BuildOptions, FluxOverrides};
+use ferry_kustomize::{BuildOptions, FileFilter, FluxOverrides};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
@@ -103,13 +104,19 @@ pub fn overrides(spec: &KustomizationSpec) -> Result<FluxOverrides, RenderError>
     })
 }
 
-/// Builds the manifests of `dir` with the overrides and applies substitution.
+/// Builds the manifests of `dir` with the overrides (reading files through `filter`, which
+/// decrypts SOPS files) and applies substitution.
 pub fn render(
     dir: &Path,
     overrides: &FluxOverrides,
+    filter: Option<Arc<dyn FileFilter>>,
     substitution: Option<&Substitution>,
 ) -> Result<Vec<Value>, RenderError> {
-    let objects = ferry_kustomize::build_flux(dir, overrides, &BuildOptions::default())?;
+    let options = BuildOptions {
+        file_filter: filter,
+        ..BuildOptions::default()
+    };
+    let objects = ferry_kustomize::build_flux(dir, overrides, &options)?;
     match substitution {
         Some(substitution) => objects
             .into_iter()

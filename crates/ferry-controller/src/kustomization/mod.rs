@@ -5,7 +5,9 @@
 //! object; and the interval.
 
 pub mod build;
+pub mod decryption;
 mod deps;
+pub mod policy;
 mod reconcile;
 mod source;
 

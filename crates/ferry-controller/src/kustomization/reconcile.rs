@@ -26,7 +26,7 @@ use kube::{
 };
 use serde_json::{Value, json};
 
-use super::{build, deps, source};
+use super::{build, decryption, deps, policy, source};
 use crate::{clients::Target, clock, context::Context, events::EventType, status::patch_status};
 
 /// Errors the controller runtime retries with backoff: the status could not be written.
@@ -336,6 +336,9 @@ impl<'a> Run<'a> {
             .await
             .map_err(|e| with_rev(Failure::new(reason::BUILD_FAILED, e)))?;
         let digest = build::digest(&objects);
+        self.check_policies(&dir, &objects, &revision)
+            .await
+            .map_err(&with_rev)?;
 
         let target = self
             .target()
@@ -440,27 +443,83 @@ impl<'a> Run<'a> {
     }
 
     async fn render(&self, artifact_dir: &std::path::Path) -> Result<Vec<Value>, String> {
-        if self.ks.spec.decryption.is_some() {
-            return Err(
-                "spec.decryption: SOPS decryption is not available in this build of ferry yet"
-                    .to_owned(),
-            );
-        }
         let dir = build::build_dir(artifact_dir, self.ks.spec.path.as_deref())
             .map_err(|e| e.to_string())?;
         let overrides = build::overrides(&self.ks.spec).map_err(|e| e.to_string())?;
+        let filter = match &self.ks.spec.decryption {
+            Some(decryption) => Some(
+                decryption::filter(&self.ctx.client, &self.namespace, decryption, artifact_dir)
+                    .await?,
+            ),
+            None => None,
+        };
         let substitution = self.substitution().await?;
         let mut objects = tokio::task::spawn_blocking(move || {
-            build::render(&dir, &overrides, substitution.as_ref())
+            build::render(&dir, &overrides, filter, substitution.as_ref())
         })
         .await
         .map_err(|e| format!("build task failed: {e}"))?
         .map_err(|e| e.to_string())?;
+        let encrypted = decryption::still_encrypted(&objects);
+        if !encrypted.is_empty() {
+            return Err(format!(
+                "{} is SOPS encrypted, configuring decryption is required for this secret to be reconciled",
+                encrypted.join(", ")
+            ));
+        }
         let owner = self.owner_labels();
         for obj in &mut objects {
             object::set_labels(obj, &owner);
         }
         Ok(objects)
+    }
+
+    /// The opt-in policy gate (see [`policy`]): denies stop the apply, warnings are reported.
+    async fn check_policies(
+        &self,
+        artifact: &std::path::Path,
+        objects: &[Value],
+        revision: &str,
+    ) -> Result<(), Failure> {
+        let Some(path) = self
+            .ks
+            .annotations()
+            .get(policy::POLICY_PATH_ANNOTATION)
+            .cloned()
+        else {
+            return Ok(());
+        };
+        let artifact = artifact.to_path_buf();
+        let objects = objects.to_vec();
+        let verdict =
+            tokio::task::spawn_blocking(move || policy::check(&artifact, &path, &objects))
+                .await
+                .map_err(|e| {
+                    Failure::new(
+                        reason::POLICY_VIOLATION,
+                        format!("policy check task failed: {e}"),
+                    )
+                })?
+                .map_err(|e| {
+                    Failure::new(
+                        reason::POLICY_VIOLATION,
+                        format!("policies could not be evaluated: {e}"),
+                    )
+                })?;
+        match verdict {
+            policy::Verdict::Deny(message) => Err(Failure::new(reason::POLICY_VIOLATION, message)),
+            policy::Verdict::Pass(warnings) if !warnings.is_empty() => {
+                self.event(
+                    EventType::Warning,
+                    reason::POLICY_VIOLATION,
+                    &warnings.join("\n"),
+                    Some(revision),
+                )
+                .await;
+                Ok(())
+            }
+            policy::Verdict::Pass(_) => Ok(()),
+        }
     }
 
     /// The variables of `spec.postBuild`: substituteFrom in order, then substitute.
@@ -702,13 +761,14 @@ impl<'a> Run<'a> {
             condition::remove(&mut self.status.conditions, condition::HEALTHY);
             return Ok(());
         }
+        let checks = self.custom_checks()?;
         let started = Instant::now();
         let opts = WaitOptions {
             timeout,
             interval: self.ctx.config.health_poll,
             ..WaitOptions::default()
         };
-        let assess = |obj: &Value| readiness(obj);
+        let assess = |obj: &Value| kstatus_readiness(checks.assess(obj));
         match manager.wait_for_set(&targets, &opts, &assess).await {
             Ok(()) => {
                 let message = format!(
@@ -737,6 +797,26 @@ impl<'a> Run<'a> {
                 Err(Failure::new(reason::HEALTH_CHECK_FAILED, message))
             }
         }
+    }
+
+    /// `spec.healthCheckExprs` compiled; an expression that does not compile needs a spec change.
+    fn custom_checks(&self) -> Result<health::Checks, Failure> {
+        let exprs: Vec<health::HealthCheckExprs> = self
+            .ks
+            .spec
+            .health_check_exprs
+            .iter()
+            .flatten()
+            .map(|e| health::HealthCheckExprs {
+                api_version: e.api_version.clone(),
+                kind: e.kind.clone().unwrap_or_default(),
+                current: e.current.clone(),
+                in_progress: e.in_progress.clone(),
+                failed: e.failed.clone(),
+            })
+            .collect();
+        health::Checks::new(&exprs, Vec::new())
+            .map_err(|e| Failure::new(reason::INVALID_CEL_EXPRESSION, e).terminal())
     }
 
     fn record_history(&mut self, digest: &str, status: &str, duration: Duration, revision: &str) {
@@ -881,7 +961,10 @@ impl<'a> Run<'a> {
 
 /// kstatus' view of an object, for waiting.
 pub fn readiness(obj: &Value) -> Readiness {
-    let health = health::assess(obj);
+    kstatus_readiness(health::assess(obj))
+}
+
+fn kstatus_readiness(health: health::Health) -> Readiness {
     match health.kstatus {
         health::KStatus::Current => Readiness::Current,
         health::KStatus::Failed => Readiness::Failed(health.kstatus_message),

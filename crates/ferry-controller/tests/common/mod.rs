@@ -38,7 +38,18 @@ impl Env {
 
     pub async fn start_with(adjust: impl FnOnce(&mut ControllerConfig)) -> Self {
         let server = TestApiServer::start().await;
-        let client = server.client().await;
+        let kube_config = kube_config(&server).await;
+        Self::start_on(server, kube_config, adjust).await
+    }
+
+    /// Runs the controllers on `server`, reaching it through `kube_config` (which may point
+    /// at something in between, such as a recording proxy).
+    pub async fn start_on(
+        server: TestApiServer,
+        kube_config: kube::Config,
+        adjust: impl FnOnce(&mut ControllerConfig),
+    ) -> Self {
+        let client = Client::try_from(kube_config.clone()).expect("a client for the test server");
         install_crds(&client).await;
         create_namespace(&client, "flux-system").await;
         let dir = tempfile::tempdir().expect("temporary directory");
@@ -53,7 +64,6 @@ impl Env {
         config.storage.bind = "127.0.0.1:0".parse().expect("a socket address");
         adjust(&mut config);
         std::fs::create_dir_all(&config.artifact_cache_dir).expect("artifact cache directory");
-        let kube_config = kube_config(&server).await;
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         let controllers = tokio::spawn(async move {
             let shutdown = async move {
@@ -122,21 +132,27 @@ impl Env {
         timeout: Duration,
     ) -> String {
         let api: Api<Kustomization> = Api::namespaced(self.client.clone(), "flux-system");
-        wait_for(
-            &format!("Kustomization {name} Ready={status} {reason:?}"),
-            timeout,
-            || {
-                let api = api.clone();
-                async move {
-                    let ks = api.get(name).await.ok()?;
-                    let status_ = ks.status?;
-                    let ready = condition::find(&status_.conditions, condition::READY)?.clone();
-                    (ready.status.as_str() == status && reason.is_none_or(|r| r == ready.reason))
-                        .then_some(ready.message)
-                }
-            },
-        )
-        .await
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            let ks = api.get_opt(name).await.ok().flatten();
+            let conditions = ks
+                .and_then(|ks| ks.status)
+                .map(|s| s.conditions)
+                .unwrap_or_default();
+            if let Some(ready) = condition::find(&conditions, condition::READY)
+                && ready.status.as_str() == status
+                && reason.is_none_or(|r| r == ready.reason)
+            {
+                return ready.message.clone();
+            }
+            // The last conditions seen say why the wait failed.
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "timed out after {timeout:?} waiting for Kustomization {name} Ready={status} \
+                 {reason:?}; its conditions: {conditions:#?}"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
     }
 
     /// Reads an object, `None` when it does not exist.
