@@ -6,7 +6,11 @@ mod commands;
 use clap::Parser;
 
 #[derive(Debug, Parser)]
-#[command(name = "ferry", version, about = "GitOps continuous delivery for Kubernetes")]
+#[command(
+    name = "ferry",
+    version,
+    about = "GitOps continuous delivery for Kubernetes"
+)]
 struct Cli {
     /// Log filter, e.g. `info` or `ferry_controller=debug` (also FERRY_LOG).
     #[arg(long, global = true, env = "FERRY_LOG", default_value = "warn")]

@@ -3,6 +3,7 @@
 use std::process::ExitCode;
 
 mod helm;
+mod kustomization;
 mod kustomize;
 
 #[derive(Debug, clap::Args)]
@@ -15,6 +16,10 @@ pub struct Args {
 enum Target {
     /// Render a Helm chart, printing what `helm template` prints.
     Helm(helm::Args),
+    /// Build a local directory as the controller would for a Kustomization (overrides,
+    /// post-build substitution, owner labels).
+    #[command(alias = "ks")]
+    Kustomization(kustomization::Args),
     /// Build a kustomization directory, printing what `kustomize build` prints.
     Kustomize(kustomize::Args),
 }
@@ -22,6 +27,7 @@ enum Target {
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     match args.target {
         Target::Helm(a) => helm::run(a),
+        Target::Kustomization(a) => kustomization::run(a),
         Target::Kustomize(a) => kustomize::run(a),
     }
 }

@@ -82,8 +82,9 @@ const EXIT_NO_DATA_KEY: u8 = 128;
 
 fn parse_format(name: Option<&str>, file: &Path) -> anyhow::Result<Format> {
     match name {
-        Some(name) => Format::from_name(name)
-            .with_context(|| format!("unknown format {name:?}: use yaml, json, dotenv, ini or binary")),
+        Some(name) => Format::from_name(name).with_context(|| {
+            format!("unknown format {name:?}: use yaml, json, dotenv, ini or binary")
+        }),
         None if file == Path::new("-") => bail!("reading standard input needs --input-type"),
         None => Ok(Format::from_path(file)),
     }
@@ -106,12 +107,21 @@ fn read_bounded(path: &Path) -> anyhow::Result<Vec<u8>> {
             .with_context(|| format!("reading {}", path.display()))?;
     }
     if data.len() > MAX_INPUT_SIZE {
-        bail!("{} is larger than {} MiB", path.display(), MAX_INPUT_SIZE >> 20);
+        bail!(
+            "{} is larger than {} MiB",
+            path.display(),
+            MAX_INPUT_SIZE >> 20
+        );
     }
     Ok(data)
 }
 
-fn add_age(keyring: &mut Keyring, data: &[u8], source: &str, passphrase: Option<&str>) -> anyhow::Result<()> {
+fn add_age(
+    keyring: &mut Keyring,
+    data: &[u8],
+    source: &str,
+    passphrase: Option<&str>,
+) -> anyhow::Result<()> {
     match passphrase {
         Some(p) => keyring.add_age_identities_with_passphrase(data, source, p)?,
         None => keyring.add_age_identities(data, source)?,
@@ -122,7 +132,8 @@ fn add_age(keyring: &mut Keyring, data: &[u8], source: &str, passphrase: Option<
 fn keyring(args: &DecryptArgs) -> anyhow::Result<Keyring> {
     let passphrase = match &args.passphrase_file {
         Some(path) => {
-            let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("reading {}", path.display()))?;
             Some(text.trim_end_matches(['\r', '\n']).to_string())
         }
         None => None,
@@ -130,7 +141,12 @@ fn keyring(args: &DecryptArgs) -> anyhow::Result<Keyring> {
     let passphrase = passphrase.as_deref();
     let mut keyring = Keyring::new();
     for path in &args.age_key_files {
-        add_age(&mut keyring, &read_bounded(path)?, &path.display().to_string(), passphrase)?;
+        add_age(
+            &mut keyring,
+            &read_bounded(path)?,
+            &path.display().to_string(),
+            passphrase,
+        )?;
     }
     for path in &args.pgp_key_files {
         let data = read_bounded(path)?;
@@ -148,7 +164,12 @@ fn keyring(args: &DecryptArgs) -> anyhow::Result<Keyring> {
         for var in ["SOPS_AGE_KEY_FILE", "SOPS_AGE_SSH_PRIVATE_KEY_FILE"] {
             if let Some(path) = std::env::var_os(var) {
                 let path = PathBuf::from(path);
-                add_age(&mut keyring, &read_bounded(&path)?, &path.display().to_string(), passphrase)?;
+                add_age(
+                    &mut keyring,
+                    &read_bounded(&path)?,
+                    &path.display().to_string(),
+                    passphrase,
+                )?;
             }
         }
         let config = std::env::var_os("XDG_CONFIG_HOME")
@@ -158,11 +179,18 @@ fn keyring(args: &DecryptArgs) -> anyhow::Result<Keyring> {
             && keyring.is_empty()
             && default.is_file()
         {
-            add_age(&mut keyring, &read_bounded(&default)?, &default.display().to_string(), passphrase)?;
+            add_age(
+                &mut keyring,
+                &read_bounded(&default)?,
+                &default.display().to_string(),
+                passphrase,
+            )?;
         }
     }
     if keyring.is_empty() {
-        bail!("no key to decrypt with: give --age-key-file or --pgp-key-file, or set SOPS_AGE_KEY_FILE");
+        bail!(
+            "no key to decrypt with: give --age-key-file or --pgp-key-file, or set SOPS_AGE_KEY_FILE"
+        );
     }
     Ok(keyring)
 }
@@ -191,7 +219,9 @@ fn decrypt(args: DecryptArgs, out: &mut dyn Write) -> anyhow::Result<ExitCode> {
         Err(err) => {
             eprintln!("✗ {err}");
             let code = match err.kind {
-                ErrorKind::MacMismatch | ErrorKind::MacMissing | ErrorKind::MacUnreadable(_) => EXIT_MAC_MISMATCH,
+                ErrorKind::MacMismatch | ErrorKind::MacMissing | ErrorKind::MacUnreadable(_) => {
+                    EXIT_MAC_MISMATCH
+                }
                 ErrorKind::DataKey(_) => EXIT_NO_DATA_KEY,
                 _ => 1,
             };
@@ -220,7 +250,8 @@ fn encrypt(args: EncryptArgs, out: &mut dyn Write) -> anyhow::Result<ExitCode> {
         ..EncryptOptions::default()
     };
     let encrypted = ferry_sops::encrypt(&input, format, &options)?;
-    out.write_all(&encrypted).context("writing the encrypted file")?;
+    out.write_all(&encrypted)
+        .context("writing the encrypted file")?;
     out.flush().context("writing the encrypted file")?;
     Ok(ExitCode::SUCCESS)
 }
@@ -251,7 +282,8 @@ mod tests {
     }
 
     fn run_cli(args: &[&str]) -> (ExitCode, Vec<u8>) {
-        let cli = Cli::try_parse_from(std::iter::once("sops").chain(args.iter().copied())).expect("arguments parse");
+        let cli = Cli::try_parse_from(std::iter::once("sops").chain(args.iter().copied()))
+            .expect("arguments parse");
         let mut out = Vec::new();
         let code = match cli.command {
             SopsCommand::Decrypt(a) => decrypt(a, &mut out),
@@ -264,7 +296,8 @@ mod tests {
     #[test]
     fn decrypts_with_age_and_pgp_key_files() {
         let file = data("sops-3.11.0-generated/multi-doc.yaml");
-        let want = std::fs::read(data("sops-3.11.0-generated/multi-doc.plain.yaml")).expect("fixture");
+        let want =
+            std::fs::read(data("sops-3.11.0-generated/multi-doc.plain.yaml")).expect("fixture");
         let age = data("sops-3.11.0-generated/keys.txt");
         let (code, out) = run_cli(&["decrypt", &file, "--age-key-file", &age]);
         assert_eq!(code, ExitCode::SUCCESS);
@@ -279,9 +312,20 @@ mod tests {
     fn converts_output_type_and_reports_sops_exit_codes() {
         let age = data("sops-3.11.0-generated/keys.txt");
         let file = data("sops-3.11.0-generated/encrypted-suffix.json");
-        let (code, out) = run_cli(&["decrypt", &file, "--age-key-file", &age, "--output-type", "yaml"]);
+        let (code, out) = run_cli(&[
+            "decrypt",
+            &file,
+            "--age-key-file",
+            &age,
+            "--output-type",
+            "yaml",
+        ]);
         assert_eq!(code, ExitCode::SUCCESS);
-        assert!(String::from_utf8_lossy(&out).contains("password_secret: hunter2\n"), "{}", String::from_utf8_lossy(&out));
+        assert!(
+            String::from_utf8_lossy(&out).contains("password_secret: hunter2\n"),
+            "{}",
+            String::from_utf8_lossy(&out)
+        );
 
         let tampered = data("sops-3.11.0-generated/tampered-unencrypted-regex.yaml");
         let (code, out) = run_cli(&["decrypt", &tampered, "--age-key-file", &age]);
@@ -301,15 +345,30 @@ mod tests {
         std::fs::write(&plain, "USER=admin\nPASSWORD=hunter2\n").expect("write");
         let plain = plain.display().to_string();
         let recipient = "age1l44xcng8dqj32nlv6d930qvvrny05hglzcv9qpc7kxjc6902ma4qufys29";
-        let (code, encrypted) = run_cli(&["encrypt", &plain, "--age", recipient, "--encrypted-regex", "^PASSWORD$"]);
+        let (code, encrypted) = run_cli(&[
+            "encrypt",
+            &plain,
+            "--age",
+            recipient,
+            "--encrypted-regex",
+            "^PASSWORD$",
+        ]);
         assert_eq!(code, ExitCode::SUCCESS);
         let text = String::from_utf8_lossy(&encrypted).into_owned();
-        assert!(text.starts_with("USER=admin\nPASSWORD=ENC[AES256_GCM,"), "{text}");
+        assert!(
+            text.starts_with("USER=admin\nPASSWORD=ENC[AES256_GCM,"),
+            "{text}"
+        );
         assert!(!text.contains("hunter2"));
         let enc = dir.join("app.enc.env");
         std::fs::write(&enc, &encrypted).expect("write");
         let age = data("sops-3.11.0-generated/keys.txt");
-        let (code, out) = run_cli(&["decrypt", &enc.display().to_string(), "--age-key-file", &age]);
+        let (code, out) = run_cli(&[
+            "decrypt",
+            &enc.display().to_string(),
+            "--age-key-file",
+            &age,
+        ]);
         assert_eq!(code, ExitCode::SUCCESS);
         assert_eq!(out, b"USER=admin\nPASSWORD=hunter2\n");
         let _ = std::fs::remove_dir_all(&dir);

@@ -1,0 +1,354 @@
+//! The GitOps loop at scale, as Flux's MTTP benchmark measures it: 1000 Kustomizations of a
+//! podinfo-like app (Deployment, Service, HPA, ConfigMap, ServiceAccount; wait and prune on) on
+//! the embedded control plane, reconciled by a separate `ferry controller` process.
+//! Prints: time until all are Ready, the controller's peak RSS, commit→applied and
+//! edit→corrected latencies (p50/p95).
+//!
+//! Flux cannot run on this machine (no kube-apiserver, no container runtime), so its figures
+//! are the published ones (flux-benchmark RESULTS.md, v2.9.0, 1000 Kustomizations: 4m13s and
+//! 223 MiB on a 16-core runner), printed beside ours for the ratio.
+//!
+//! `cargo bench -p ferry --bench gitops_loop [-- COUNT]` (default 1000).
+
+// A benchmark program: it unwraps what must work and prints its report.
+#![allow(clippy::unwrap_used, clippy::print_stdout)]
+
+use std::{
+    collections::BTreeMap,
+    path::Path,
+    process::{Child, Command, Stdio},
+    time::{Duration, Instant},
+};
+
+use ferry_api::{Kustomization, condition};
+use ferry_apiserver::{ApiServer, SimulationConfig};
+use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
+use kube::{
+    Api, Client,
+    api::{DynamicObject, ListParams, Patch, PatchParams, PostParams},
+    core::{ApiResource, GroupVersionKind},
+};
+use serde_json::json;
+
+const FLUX_SECONDS: f64 = 253.0;
+const FLUX_MIB: f64 = 223.0;
+
+fn git(dir: &Path, args: &[&str]) -> String {
+    let out = Command::new("git")
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("git runs");
+    assert!(
+        out.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_owned()
+}
+
+fn write_app(repo: &Path, message: &str) -> String {
+    let app = repo.join("app");
+    std::fs::create_dir_all(&app).unwrap();
+    std::fs::write(
+        app.join("kustomization.yaml"),
+        "resources: [sa.yaml, deploy.yaml, svc.yaml, hpa.yaml, cm.yaml]\n",
+    )
+    .unwrap();
+    std::fs::write(
+        app.join("sa.yaml"),
+        "apiVersion: v1\nkind: ServiceAccount\nmetadata:\n  name: podinfo\n",
+    )
+    .unwrap();
+    std::fs::write(app.join("cm.yaml"), format!("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: podinfo\ndata:\n  message: \"{message}\"\n")).unwrap();
+    std::fs::write(app.join("svc.yaml"), "apiVersion: v1\nkind: Service\nmetadata:\n  name: podinfo\nspec:\n  selector:\n    app: podinfo\n  ports:\n  - port: 9898\n    targetPort: 9898\n").unwrap();
+    std::fs::write(app.join("hpa.yaml"), "apiVersion: autoscaling/v2\nkind: HorizontalPodAutoscaler\nmetadata:\n  name: podinfo\nspec:\n  scaleTargetRef:\n    apiVersion: apps/v1\n    kind: Deployment\n    name: podinfo\n  minReplicas: 1\n  maxReplicas: 2\n  metrics:\n  - type: Resource\n    resource:\n      name: cpu\n      target:\n        type: Utilization\n        averageUtilization: 90\n").unwrap();
+    std::fs::write(app.join("deploy.yaml"), "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: podinfo\nspec:\n  replicas: 1\n  selector:\n    matchLabels:\n      app: podinfo\n  template:\n    metadata:\n      labels:\n        app: podinfo\n    spec:\n      serviceAccountName: podinfo\n      containers:\n      - name: podinfo\n        image: ghcr.io/stefanprodan/podinfo:6.7.0\n        ports:\n        - containerPort: 9898\n").unwrap();
+    git(repo, &["add", "-A"]);
+    git(
+        repo,
+        &[
+            "-c",
+            "user.name=b",
+            "-c",
+            "user.email=b@x",
+            "commit",
+            "-q",
+            "-m",
+            message,
+        ],
+    );
+    git(repo, &["rev-parse", "HEAD"])
+}
+
+fn dynamic(
+    client: &Client,
+    api_version: &str,
+    kind: &str,
+    plural: &str,
+    ns: Option<&str>,
+) -> Api<DynamicObject> {
+    let (group, version) = api_version.rsplit_once('/').unwrap_or(("", api_version));
+    let ar =
+        ApiResource::from_gvk_with_plural(&GroupVersionKind::gvk(group, version, kind), plural);
+    match ns {
+        Some(ns) => Api::namespaced_with(client.clone(), ns, &ar),
+        None => Api::all_with(client.clone(), &ar),
+    }
+}
+
+fn rss_kib(pid: u32, field: &str) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with(field))
+                .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
+        })
+        .unwrap_or(0)
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    if sorted.is_empty() {
+        return Duration::ZERO;
+    }
+    sorted[((sorted.len() - 1) as f64 * p).round() as usize]
+}
+
+async fn all_applied(kss: &Api<Kustomization>, revision_suffix: &str) -> BTreeMap<String, bool> {
+    let list = kss.list(&ListParams::default()).await.unwrap();
+    list.items
+        .into_iter()
+        .map(|ks| {
+            let name = ks.metadata.name.clone().unwrap_or_default();
+            let status = ks.status.unwrap_or_default();
+            let done = condition::is_true(&status.conditions, condition::READY)
+                && status
+                    .last_applied_revision
+                    .as_deref()
+                    .is_some_and(|r| r.ends_with(revision_suffix));
+            (name, done)
+        })
+        .collect()
+}
+
+fn main() {
+    let count: usize = std::env::args()
+        .skip(1)
+        .find_map(|a| a.parse().ok())
+        .unwrap_or(1000);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(bench(count));
+}
+
+async fn bench(count: usize) {
+    let dir = tempfile::tempdir().unwrap();
+    let server = ApiServer::builder()
+        .ephemeral()
+        .port(0)
+        .simulation(SimulationConfig {
+            ready_delay: Duration::from_millis(500),
+            ..Default::default()
+        })
+        .start()
+        .await
+        .expect("embedded API server");
+    let kubeconfig = dir.path().join("kubeconfig");
+    server.write_kubeconfig(&kubeconfig).unwrap();
+    let config = kube::Config::from_custom_kubeconfig(
+        kube::config::Kubeconfig::read_from(&kubeconfig).unwrap(),
+        &Default::default(),
+    )
+    .await
+    .unwrap();
+    let client = Client::try_from(config).unwrap();
+
+    let crds: Api<CustomResourceDefinition> = Api::all(client.clone());
+    for crd in ferry_api::crd::all() {
+        let name = crd.metadata.name.clone().unwrap();
+        crds.patch(
+            &name,
+            &PatchParams::apply("bench").force(),
+            &Patch::Apply(&crd),
+        )
+        .await
+        .unwrap();
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let namespaces = dynamic(&client, "v1", "Namespace", "namespaces", None);
+    for i in 0..=count {
+        let name = if i == count {
+            "flux-system".to_owned()
+        } else {
+            format!("app-{i:04}")
+        };
+        let ns: DynamicObject = serde_json::from_value(
+            json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}}),
+        )
+        .unwrap();
+        namespaces
+            .create(&PostParams::default(), &ns)
+            .await
+            .unwrap();
+    }
+
+    let repo = dir.path().join("repo");
+    std::fs::create_dir_all(&repo).unwrap();
+    git(&repo, &["init", "-q", "-b", "main"]);
+    write_app(&repo, "v1");
+    let repos: Api<ferry_api::GitRepository> = Api::namespaced(client.clone(), "flux-system");
+    repos
+        .create(&PostParams::default(), &serde_json::from_value(json!({
+            "metadata": {"name": "bench", "namespace": "flux-system"},
+            "spec": {"url": format!("file://{}", repo.display()), "interval": "1s", "ref": {"branch": "main"}},
+        })).unwrap())
+        .await
+        .unwrap();
+
+    let storage_port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut controller: Child = Command::new(env!("CARGO_BIN_EXE_ferry"))
+        .args([
+            "controller",
+            "--enable-leader-election=false",
+            "--metrics-addr",
+            "127.0.0.1:0",
+            "--concurrent",
+            "50",
+            "--concurrent-ssa",
+            "5",
+        ])
+        .arg("--kubeconfig")
+        .arg(&kubeconfig)
+        .arg("--storage-addr")
+        .arg(format!("127.0.0.1:{storage_port}"))
+        .arg("--storage-path")
+        .arg(dir.path().join("storage"))
+        .arg("--artifact-cache")
+        .arg(dir.path().join("cache"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("ferry controller");
+    let pid = controller.id();
+
+    let kss: Api<Kustomization> = Api::namespaced(client.clone(), "flux-system");
+    let started = Instant::now();
+    for i in 0..count {
+        let ks: Kustomization = serde_json::from_value(json!({
+            "metadata": {"name": format!("app-{i:04}"), "namespace": "flux-system"},
+            "spec": {
+                "interval": "60m", "timeout": "2m", "path": "./app", "prune": true, "wait": true,
+                "targetNamespace": format!("app-{i:04}"),
+                "sourceRef": {"kind": "GitRepository", "name": "bench"},
+            },
+        }))
+        .unwrap();
+        kss.create(&PostParams::default(), &ks).await.unwrap();
+    }
+    let mut peak_rss = 0;
+    loop {
+        peak_rss = peak_rss.max(rss_kib(pid, "VmRSS:"));
+        let applied = all_applied(&kss, "").await;
+        let ready = applied.values().filter(|d| **d).count();
+        if ready == count {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(900),
+            "only {ready}/{count} ready after 15 minutes"
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    let all_ready = started.elapsed();
+
+    // commit -> applied, per Kustomization.
+    let commit_at = Instant::now();
+    let head = write_app(&repo, "v2");
+    let mut applied_after: BTreeMap<String, Duration> = BTreeMap::new();
+    while applied_after.len() < count {
+        for (name, done) in all_applied(&kss, &head).await {
+            if done {
+                applied_after
+                    .entry(name)
+                    .or_insert_with(|| commit_at.elapsed());
+            }
+        }
+        peak_rss = peak_rss.max(rss_kib(pid, "VmRSS:"));
+        assert!(
+            commit_at.elapsed() < Duration::from_secs(600),
+            "commit not applied everywhere"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let mut commit_latency: Vec<Duration> = applied_after.into_values().collect();
+    commit_latency.sort();
+
+    // edit -> corrected, on 50 Deployments edited as kubectl would.
+    let mut edit_latency = Vec::new();
+    let params = PatchParams {
+        field_manager: Some("kubectl-edit".to_owned()),
+        ..Default::default()
+    };
+    for i in (0..count).step_by((count / 50).max(1)) {
+        let ns = format!("app-{i:04}");
+        let deployments = dynamic(&client, "apps/v1", "Deployment", "deployments", Some(&ns));
+        let edited = Instant::now();
+        deployments
+            .patch(
+                "podinfo",
+                &params,
+                &Patch::Merge(json!({"spec": {"replicas": 7}})),
+            )
+            .await
+            .unwrap();
+        loop {
+            let d = deployments.get("podinfo").await.unwrap();
+            if d.data["spec"]["replicas"] == 1 {
+                edit_latency.push(edited.elapsed());
+                break;
+            }
+            assert!(
+                edited.elapsed() < Duration::from_secs(60),
+                "edit in {ns} not corrected"
+            );
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+    edit_latency.sort();
+    let hwm = rss_kib(pid, "VmHWM:").max(peak_rss);
+    let _ = controller.kill();
+    let _ = controller.wait();
+    server.shutdown().await;
+
+    let mib = hwm as f64 / 1024.0;
+    println!(
+        "gitops loop, {count} Kustomizations x 5 objects (wait, prune), one ferry controller process"
+    );
+    println!(
+        "  all Ready:          {:>8.2} s   (Flux v2.9 published: {FLUX_SECONDS:.0} s on 16 cores; ratio {:.1}x)",
+        all_ready.as_secs_f64(),
+        FLUX_SECONDS / all_ready.as_secs_f64()
+    );
+    println!(
+        "  controller peak RSS:{mib:>8.1} MiB (Flux v2.9 published: {FLUX_MIB:.0} MiB; ratio {:.1}x)",
+        FLUX_MIB / mib
+    );
+    println!(
+        "  commit -> applied:  p50 {:>7.0} ms  p95 {:>7.0} ms  (all {count})",
+        percentile(&commit_latency, 0.5).as_secs_f64() * 1e3,
+        percentile(&commit_latency, 0.95).as_secs_f64() * 1e3
+    );
+    println!(
+        "  edit -> corrected:  p50 {:>7.0} ms  p95 {:>7.0} ms  ({} edits)",
+        percentile(&edit_latency, 0.5).as_secs_f64() * 1e3,
+        percentile(&edit_latency, 0.95).as_secs_f64() * 1e3,
+        edit_latency.len()
+    );
+}

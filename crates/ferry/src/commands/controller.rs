@@ -1,0 +1,111 @@
+//! `ferry controller`: runs every reconciler in one process against a cluster, with leader
+//! election on a Lease (so two replicas never apply at once) and Prometheus metrics.
+
+use std::{net::SocketAddr, path::PathBuf, process::ExitCode};
+
+use anyhow::Context as _;
+use ferry_controller::{ControllerConfig, leader, metrics::Metrics};
+
+use super::cluster_args::{ClusterArgs, block_on};
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Reconciles of one kind running at once.
+    #[arg(long, default_value_t = 4)]
+    concurrent: usize,
+    /// Objects applied at once per reconcile.
+    #[arg(long, default_value_t = 4)]
+    concurrent_ssa: usize,
+    /// Refuse references to sources and dependencies in other namespaces.
+    #[arg(long)]
+    no_cross_namespace_refs: bool,
+    /// Service account impersonated when a Kustomization names none.
+    #[arg(long)]
+    default_service_account: Option<String>,
+    /// Correct drift only at each interval, as Flux does, instead of as soon as it happens.
+    #[arg(long)]
+    no_drift_watch: bool,
+    /// Where extracted artifacts are cached.
+    #[arg(long)]
+    artifact_cache: Option<PathBuf>,
+    /// Where source artifacts are stored.
+    #[arg(long)]
+    storage_path: Option<PathBuf>,
+    /// Address the artifact server listens on (port 0 picks a free one).
+    #[arg(long, default_value = "0.0.0.0:9090")]
+    storage_addr: SocketAddr,
+    /// Base URL consumers fetch artifacts from (default: http://<storage-addr>).
+    #[arg(long)]
+    storage_adv_addr: Option<String>,
+    /// Address of the /metrics endpoint.
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    metrics_addr: SocketAddr,
+    /// Take part in leader election (off: this replica applies unconditionally).
+    #[arg(long, default_value_t = true, action = clap::ArgAction::Set)]
+    enable_leader_election: bool,
+    /// Namespace of the leader election Lease.
+    #[arg(long, default_value = "flux-system")]
+    leader_election_namespace: String,
+    #[command(flatten)]
+    cluster: ClusterArgs,
+}
+
+impl Args {
+    fn controller_config(&self) -> ControllerConfig {
+        let mut config = ControllerConfig {
+            concurrency: self.concurrent,
+            apply_concurrency: self.concurrent_ssa,
+            no_cross_namespace_refs: self.no_cross_namespace_refs,
+            default_service_account: self.default_service_account.clone(),
+            drift_watch: !self.no_drift_watch,
+            ..ControllerConfig::default()
+        };
+        if let Some(dir) = &self.artifact_cache {
+            config.artifact_cache_dir = dir.clone();
+        }
+        if let Some(dir) = &self.storage_path {
+            config.storage.path = dir.clone();
+        }
+        config.storage.bind = self.storage_addr;
+        config.storage.advertised_url = self.storage_adv_addr.clone();
+        config
+    }
+}
+
+pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    block_on(async {
+        let kube_config = args.cluster.config().await?;
+        let client = kube::Client::try_from(kube_config.clone())?;
+        let metrics = Metrics::new();
+        super::metrics_server::serve(args.metrics_addr, metrics.clone()).await?;
+        let config = args.controller_config();
+        std::fs::create_dir_all(&config.artifact_cache_dir)
+            .with_context(|| format!("creating {}", config.artifact_cache_dir.display()))?;
+        let shutdown = async {
+            let _ = tokio::signal::ctrl_c().await;
+        };
+        if args.enable_leader_election {
+            let identity = format!("{}-{}", hostname(), std::process::id());
+            let lease = leader::LeaseConfig::new(&args.leader_election_namespace, identity);
+            leader::acquire(&client, &lease).await;
+            let lost = {
+                let client = client.clone();
+                let lease = lease.clone();
+                async move { leader::hold(&client, &lease).await }
+            };
+            tokio::select! {
+                result = ferry_controller::run(kube_config, config, metrics, shutdown) => result?,
+                () = lost => anyhow::bail!("leadership lost: stopping so that another replica takes over"),
+            }
+        } else {
+            ferry_controller::run(kube_config, config, metrics, shutdown).await?;
+        }
+        Ok(ExitCode::SUCCESS)
+    })?
+}
+
+fn hostname() -> String {
+    std::fs::read_to_string("/etc/hostname")
+        .map(|s| s.trim().to_owned())
+        .unwrap_or_else(|_| "ferry".to_owned())
+}
