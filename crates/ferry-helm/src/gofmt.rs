@@ -1047,6 +1047,12 @@ pub fn quote_ascii(s: &str) -> String {
     out
 }
 
+/// Go's `%q` of a `[]rune`: each rune as a quoted character literal, in brackets.
+pub fn quote_runes(s: &str) -> String {
+    let runes: Vec<String> = s.chars().map(|c| quote_rune(c, false)).collect();
+    format!("[{}]", runes.join(" "))
+}
+
 fn quote_rune(c: char, ascii: bool) -> String {
     let mut out = String::from("'");
     push_escaped(&mut out, c, ascii, '\'');

@@ -556,7 +556,8 @@ pub mod strvals {
             if !k.is_empty() {
                 return Err(format!(
                     "unexpected data at end of array index: {}",
-                    crate::gofmt::quote(&k)
+                    // Helm formats the rune slice it read, hence Go's `%q` of a `[]rune`
+                    crate::gofmt::quote_runes(&k)
                 ));
             }
             match stop {

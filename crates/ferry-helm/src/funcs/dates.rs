@@ -1022,6 +1022,7 @@ pub(super) fn register(r: &mut Reg<'_>) {
     r.f("date_modify", &[Str, Time], f_date_modify);
     r.f("dateModify", &[Str, Time], f_date_modify);
     r.f("mustDateModify", &[Str, Time], f_must_date_modify);
+    r.f("must_date_modify", &[Str, Time], f_must_date_modify);
     r.f("ago", &[Any], f_ago);
     r.f("duration", &[Any], f_duration);
     r.f("durationRound", &[Any], f_duration_round);
