@@ -91,7 +91,7 @@ impl RegoProgram {
             if v1 {
                 source.to_owned()
             } else {
-                rego_compat::normalize(source)
+                rego_compat::hoist_negated_call_refs(&rego_compat::normalize(source))
             }
         };
         let module = format!("{template}/template.rego");

@@ -4,7 +4,7 @@
 use std::path::Path;
 
 use ferry_policy::load::read_file;
-use ferry_policy::{EnforcementAction, Error, Inventory, PolicySet, Review};
+use ferry_policy::{EnforcementAction, Error, Inventory, PolicySet, RegoRuntime, Review};
 use serde_json::{Value, json};
 
 fn library(path: &str) -> Vec<Value> {
@@ -199,4 +199,259 @@ fn a_constraint_without_template_is_an_error() {
         err.to_string(),
         "constraint K8sNowhere/lost: no ConstraintTemplate defines kind K8sNowhere (add the template, or fix the constraint's kind)"
     );
+}
+
+/// A template (Rego v0 syntax, engine Rego in `code[]` with a helper in `libs`) whose one
+/// violation spells out the review Gatekeeper would build, so each field can be checked.
+fn echo_template() -> Value {
+    let rego = r#"package k8sechoreview
+
+import data.lib.describe.describe
+
+violation[{"msg": msg, "details": {"operation": input.review.operation}}] {
+  msg := describe(input.review, input.parameters)
+}
+"#;
+    let lib = r#"package lib.describe
+
+old_label(review) = v {
+  v := review.oldObject.metadata.labels.v
+}
+
+old_label(review) = "none" {
+  not review.oldObject
+}
+
+describe(review, params) = msg {
+  msg := sprintf("op=%v gvk=%v/%v/%v name=%v ns=%v user=%v groups=%v old=%v new=%v param=%v", [
+    review.operation, review.kind.group, review.kind.version, review.kind.kind,
+    review.name, review.namespace, review.userInfo.username, review.userInfo.groups,
+    old_label(review), review.object.metadata.labels.v, params.label])
+}
+"#;
+    json!({
+        "apiVersion": "templates.gatekeeper.sh/v1", "kind": "ConstraintTemplate",
+        "metadata": {"name": "k8sechoreview"},
+        "spec": {"crd": {"spec": {"names": {"kind": "K8sEchoReview"}}},
+                 "targets": [{"target": "admission.k8s.gatekeeper.sh",
+                              "code": [{"engine": "Rego", "source": {"rego": rego, "libs": [lib]}}]}]}})
+}
+
+fn deployment(labels_v: &str) -> Value {
+    json!({"apiVersion": "apps/v1", "kind": "Deployment",
+        "metadata": {"name": "web", "namespace": "shop", "labels": {"v": labels_v}},
+        "spec": {}})
+}
+
+#[test]
+fn the_review_carries_operation_kind_user_old_object_and_parameters() {
+    let set = PolicySet::from_objects(vec![
+        echo_template(),
+        constraint(
+            "K8sEchoReview",
+            "echo",
+            json!({"parameters": {"label": "p1"}}),
+        ),
+    ])
+    .expect("policies compile");
+    let alice = json!({"username": "alice", "groups": ["dev"]});
+    let mut create = Review::create(deployment("1"));
+    create.user_info = Some(alice.clone());
+    let mut update = Review::update(deployment("2"), deployment("1"));
+    update.user_info = Some(alice);
+    let outcome = set.evaluate(&[create, update], &Inventory::new());
+    assert!(outcome.errors.is_empty(), "{:?}", outcome.errors);
+    let messages: Vec<&str> = outcome
+        .violations
+        .iter()
+        .map(|v| v.message.as_str())
+        .collect();
+    assert_eq!(
+        messages,
+        [
+            "op=CREATE gvk=apps/v1/Deployment name=web ns=shop user=alice groups=[\"dev\"] old=none new=1 param=p1",
+            "op=UPDATE gvk=apps/v1/Deployment name=web ns=shop user=alice groups=[\"dev\"] old=1 new=2 param=p1",
+        ]
+    );
+    assert_eq!(
+        outcome.violations[1].details,
+        json!({"operation": "UPDATE"})
+    );
+}
+
+#[test]
+fn dryrun_and_warn_violations_are_reported_but_never_deny() {
+    let mut docs = library("disallowedtags/template.yaml");
+    let spec = |action: &str| {
+        json!({"enforcementAction": action,
+               "match": {"kinds": [{"apiGroups": [""], "kinds": ["Pod"]}]},
+               "parameters": {"tags": ["latest"], "exemptImages": []}})
+    };
+    docs.push(constraint(
+        "K8sDisallowedTags",
+        "audit-only",
+        spec("dryrun"),
+    ));
+    docs.push(constraint("K8sDisallowedTags", "heads-up", spec("warn")));
+    let set = PolicySet::from_objects(docs).expect("policies compile");
+    let outcome = set.evaluate(
+        &[Review::create(pod("a", "web", "nginx:latest"))],
+        &Inventory::new(),
+    );
+    assert!(outcome.errors.is_empty(), "{:?}", outcome.errors);
+    let mut seen: Vec<(String, EnforcementAction)> = outcome
+        .violations
+        .iter()
+        .map(|v| (v.constraint.clone(), v.action))
+        .collect();
+    seen.sort();
+    assert_eq!(
+        seen,
+        [
+            ("audit-only".to_string(), EnforcementAction::Dryrun),
+            ("heads-up".to_string(), EnforcementAction::Warn)
+        ]
+    );
+    assert!(!outcome.denies(), "dryrun and warn only report");
+
+    // An unknown action is refused when the constraint is loaded, not treated as deny or allow.
+    let mut docs = library("disallowedtags/template.yaml");
+    docs.push(constraint("K8sDisallowedTags", "typo", spec("block")));
+    let err = PolicySet::from_objects(docs).expect_err("unknown enforcementAction");
+    assert!(err.to_string().contains("typo"), "{err}");
+}
+
+#[test]
+fn scope_selects_cluster_scoped_or_namespaced_objects() {
+    let template = json!({
+        "apiVersion": "templates.gatekeeper.sh/v1", "kind": "ConstraintTemplate",
+        "metadata": {"name": "k8sdenyall"},
+        "spec": {"crd": {"spec": {"names": {"kind": "K8sDenyAll"}}},
+                 "targets": [{"target": "admission.k8s.gatekeeper.sh",
+                              "rego": "package k8sdenyall\n\nviolation[{\"msg\": \"denied\"}] {\n  true\n}\n"}]}});
+    let docs = vec![
+        template,
+        constraint(
+            "K8sDenyAll",
+            "cluster",
+            json!({"match": {"scope": "Cluster"}}),
+        ),
+        constraint(
+            "K8sDenyAll",
+            "namespaced",
+            json!({"match": {"scope": "Namespaced"}}),
+        ),
+        constraint("K8sDenyAll", "all", json!({"match": {"scope": "*"}})),
+    ];
+    let set = PolicySet::from_objects(docs).expect("policies compile");
+    let role = json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole",
+        "metadata": {"name": "reader"}});
+    let outcome = set.evaluate(
+        &[
+            Review::create(role),
+            Review::create(pod("a", "web", "nginx")),
+        ],
+        &Inventory::new(),
+    );
+    let mut seen: Vec<(String, String)> = outcome
+        .violations
+        .iter()
+        .map(|v| (v.object.to_string(), v.constraint.clone()))
+        .collect();
+    seen.sort();
+    assert_eq!(
+        seen,
+        [
+            ("ClusterRole/reader".to_string(), "all".to_string()),
+            ("ClusterRole/reader".to_string(), "cluster".to_string()),
+            ("Pod/a/web".to_string(), "all".to_string()),
+            ("Pod/a/web".to_string(), "namespaced".to_string()),
+        ]
+    );
+}
+
+#[test]
+fn live_objects_join_the_inventory_and_rendered_ones_replace_them() {
+    let mut docs = library("uniqueingresshost/template.yaml");
+    docs.extend(library(
+        "uniqueingresshost/samples/unique-ingress-host/constraint.yaml",
+    ));
+    let set = PolicySet::from_objects(docs).expect("policies compile");
+    // Live in the cluster: an Ingress of another team on the same host, and the previous
+    // version of the Ingress being rendered (it held that host too).
+    let live = vec![
+        ingress("other", "legacy", "shop.example.com"),
+        ingress("a", "web", "old.example.com"),
+    ];
+    let rendered = vec![ingress("a", "web", "shop.example.com")];
+    let mut inventory = Inventory::new();
+    inventory.extend(live.clone());
+    inventory.extend(rendered.clone());
+    assert_eq!(
+        inventory.len(),
+        2,
+        "the rendered Ingress replaced its live version"
+    );
+    let reviews = vec![Review::update(rendered[0].clone(), live[1].clone())];
+    let outcome = set.evaluate(&reviews, &inventory);
+    assert!(outcome.errors.is_empty(), "{:?}", outcome.errors);
+    assert_eq!(outcome.violations.len(), 1, "{:?}", outcome.violations);
+    assert_eq!(outcome.violations[0].object.to_string(), "Ingress/a/web");
+    // Only the rendered objects: nothing to conflict with.
+    let alone = set.evaluate(&reviews, &Inventory::from_objects(&rendered));
+    assert!(alone.violations.is_empty(), "{:?}", alone.violations);
+    // A namespaceSelector reads live Namespaces too.
+    let mut docs = library("disallowedtags/template.yaml");
+    docs.push(constraint(
+        "K8sDisallowedTags",
+        "prod-only",
+        json!({"match": {"kinds": [{"apiGroups": [""], "kinds": ["Pod"]}],
+                         "namespaceSelector": {"matchLabels": {"env": "prod"}}},
+               "parameters": {"tags": ["latest"], "exemptImages": []}}),
+    ));
+    let set = PolicySet::from_objects(docs).expect("policies compile");
+    let mut inventory = Inventory::new();
+    inventory.extend([
+        json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "shop", "labels": {"env": "prod"}}}),
+    ]);
+    let outcome = set.evaluate(
+        &[Review::create(pod("shop", "web", "nginx:latest"))],
+        &inventory,
+    );
+    assert!(outcome.errors.is_empty(), "{:?}", outcome.errors);
+    assert_eq!(outcome.violations.len(), 1);
+}
+
+#[test]
+fn a_reference_argument_of_a_negated_call_is_bound_first_as_in_opa() {
+    // OPA runs `not f(input.parameters.ranges)` as `x = input.parameters.ranges; not f(x)`:
+    // with no `ranges` the body is undefined, so nothing is reported (the library's
+    // k8spspallowedusers with `rule: RunAsAny` relies on it). Both Rego runtimes agree.
+    let rego = "package k8sneg\n\nin_range(r) {\n  r.min == 1\n}\n\nviolation[{\"msg\": \"out of range\"}] {\n  not in_range(input.parameters.ranges)\n}\n";
+    let template = json!({"apiVersion": "templates.gatekeeper.sh/v1", "kind": "ConstraintTemplate",
+        "metadata": {"name": "k8sneg"},
+        "spec": {"crd": {"spec": {"names": {"kind": "K8sNeg"}}},
+                 "targets": [{"target": "admission.k8s.gatekeeper.sh", "rego": rego}]}});
+    for runtime in [RegoRuntime::Interpreter, RegoRuntime::Bytecode] {
+        for (parameters, expected) in [
+            (json!({}), 0),
+            (json!({"ranges": {"min": 1}}), 0),
+            (json!({"ranges": {"min": 2}}), 1),
+        ] {
+            let set = PolicySet::from_objects(vec![
+                template.clone(),
+                constraint("K8sNeg", "n", json!({"parameters": parameters})),
+            ])
+            .expect("compiles")
+            .with_rego_runtime(runtime);
+            let outcome =
+                set.evaluate(&[Review::create(pod("a", "p", "nginx"))], &Inventory::new());
+            assert!(outcome.errors.is_empty(), "{:?}", outcome.errors);
+            assert_eq!(
+                outcome.violations.len(),
+                expected,
+                "{runtime:?} with parameters {parameters}"
+            );
+        }
+    }
 }
