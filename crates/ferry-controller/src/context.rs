@@ -34,6 +34,9 @@ pub struct ControllerConfig {
     pub drift_watch: bool,
     /// First delay between health polls.
     pub health_poll: Duration,
+    /// A post-build variable without a value or default fails the build instead of becoming
+    /// empty (Flux's `StrictPostBuildSubstitutions` feature gate, off by default).
+    pub strict_substitution: bool,
     /// Artifact storage of the source controllers (GitRepository).
     pub storage: crate::gitrepository::StorageConfig,
 }
@@ -50,6 +53,7 @@ impl Default for ControllerConfig {
             interval_jitter: 0.05,
             drift_watch: true,
             health_poll: Duration::from_millis(100),
+            strict_substitution: false,
             storage: crate::gitrepository::StorageConfig::default(),
         }
     }

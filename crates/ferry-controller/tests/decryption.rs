@@ -1,5 +1,7 @@
 //! SOPS decryption in the loop: a Secret encrypted with age stays encrypted in Git and reaches
-//! the cluster decrypted; the plaintext never shows in logs, events or status.
+//! the cluster decrypted, as do the SOPS files kustomize secret generators read; a file that
+//! cannot be decrypted fails the reconcile naming the file, with nothing applied; the plaintext
+//! never shows in logs, events or status.
 
 #![allow(clippy::unwrap_used)] // helpers outside #[test] functions unwrap too
 
@@ -7,7 +9,7 @@ mod common;
 
 use std::{
     io::Write,
-    sync::{Arc, Mutex},
+    sync::{Arc, Mutex, OnceLock},
     time::Duration,
 };
 
@@ -23,6 +25,9 @@ const AGE_KEY: &str =
     "AGE-SECRET-KEY-1RH87A5Z54ZGUR9S0AS3R6WHFSEFNPLYMAKF5Z2CEU7R06VRJ0A3Q7242AM\n";
 const AGE_RECIPIENT: &str = "age1l44xcng8dqj32nlv6d930qvvrny05hglzcv9qpc7kxjc6902ma4qufys29";
 const PLAINTEXT: &str = "s3cr3t-plaintext-value";
+/// Another published test identity (sops' age unit tests): it opens none of these files.
+const OTHER_AGE_KEY: &str =
+    "AGE-SECRET-KEY-1432K5YRNSC44GC4986NXMX6GVZ52WTMT9C79CLUVWYY4DKDHD5JSNDP4MC\n";
 
 #[derive(Clone, Default)]
 struct Captured(Arc<Mutex<Vec<u8>>>);
@@ -37,29 +42,103 @@ impl Write for Captured {
     }
 }
 
+/// The debug logs of every test in this binary (one global subscriber, installed once).
+fn captured_logs() -> Captured {
+    static LOGS: OnceLock<Captured> = OnceLock::new();
+    LOGS.get_or_init(|| {
+        let logs = Captured::default();
+        let writer = logs.clone();
+        tracing_subscriber::fmt()
+            .with_env_filter("debug")
+            .with_writer(move || writer.clone())
+            .with_ansi(false)
+            .init();
+        logs
+    })
+    .clone()
+}
+
 fn encrypted_secret() -> String {
+    encrypted_secret_named("db")
+}
+
+fn encrypted_secret_named(name: &str) -> String {
     let plain = format!(
-        "apiVersion: v1\nkind: Secret\nmetadata:\n  name: db\n  namespace: flux-system\nstringData:\n  password: {PLAINTEXT}\n"
+        "apiVersion: v1\nkind: Secret\nmetadata:\n  name: {name}\n  namespace: flux-system\nstringData:\n  password: {PLAINTEXT}\n"
     );
+    String::from_utf8(encrypt(
+        plain.as_bytes(),
+        Format::Yaml,
+        Some("^(data|stringData)$"),
+    ))
+    .expect("YAML")
+}
+
+/// `plain` encrypted with sops for the published test recipient.
+fn encrypt(plain: &[u8], format: Format, encrypted_regex: Option<&str>) -> Vec<u8> {
     let options = EncryptOptions {
         age_recipients: vec![AGE_RECIPIENT.to_owned()],
-        encrypted_regex: Some("^(data|stringData)$".to_owned()),
+        encrypted_regex: encrypted_regex.map(str::to_owned),
         ..Default::default()
     };
-    let out =
-        ferry_sops::encrypt(plain.as_bytes(), Format::Yaml, &options).expect("sops encryption");
-    String::from_utf8(out).expect("YAML")
+    ferry_sops::encrypt(plain, format, &options).expect("sops encryption")
+}
+
+async fn create_age_secret(env: &Env, name: &str, key: &str) {
+    let keys: Secret = serde_json::from_value(json!({
+        "metadata": {"name": name, "namespace": "flux-system"},
+        "stringData": {"identity.agekey": key},
+    }))
+    .unwrap();
+    let secrets: kube::Api<Secret> = kube::Api::namespaced(env.client.clone(), "flux-system");
+    secrets.create(&PostParams::default(), &keys).await.unwrap();
+}
+
+/// The value of `key` in a Secret (data decoded, or stringData).
+fn secret_value(secret: &Secret, key: &str) -> Option<String> {
+    secret
+        .data
+        .as_ref()
+        .and_then(|d| d.get(key))
+        .map(|v| String::from_utf8(v.0.clone()).unwrap())
+        .or_else(|| {
+            secret
+                .string_data
+                .as_ref()
+                .and_then(|d| d.get(key).cloned())
+        })
+}
+
+/// No event, status or log line of the test shows the plaintext (or its base64).
+async fn assert_nothing_leaks(env: &Env, kustomizations: &[&str], logs: &Captured) {
+    let events: kube::Api<Event> = kube::Api::namespaced(env.client.clone(), "flux-system");
+    let events = events.list(&ListParams::default()).await.unwrap();
+    let b64 = base64::engine::general_purpose::STANDARD.encode(PLAINTEXT);
+    for event in &events.items {
+        let text = serde_json::to_string(event).unwrap();
+        assert!(
+            !text.contains(PLAINTEXT) && !text.contains(&b64),
+            "event leaks the secret: {text}"
+        );
+    }
+    for ks in kustomizations {
+        let status = serde_json::to_string(&env.kustomization(ks).await.status).unwrap();
+        assert!(
+            !status.contains(PLAINTEXT) && !status.contains(&b64),
+            "status of {ks} leaks the secret"
+        );
+    }
+    let logs = String::from_utf8(logs.0.lock().unwrap().clone()).unwrap();
+    assert!(logs.len() > 1000, "debug logs were captured");
+    assert!(
+        !logs.contains(PLAINTEXT) && !logs.contains(&b64),
+        "logs leak the secret"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn encrypted_secret_is_applied_decrypted_and_never_logged() {
-    let logs = Captured::default();
-    let writer = logs.clone();
-    tracing_subscriber::fmt()
-        .with_env_filter("debug")
-        .with_writer(move || writer.clone())
-        .with_ansi(false)
-        .init();
+    let logs = captured_logs();
 
     let env = Env::start().await;
     let secret_yaml = encrypted_secret();
@@ -71,13 +150,8 @@ async fn encrypted_secret_is_applied_decrypted_and_never_logged() {
     env.repo.commit("an encrypted secret");
     env.create_git_repository("repo", "1m").await;
 
-    let keys: Secret = serde_json::from_value(json!({
-        "metadata": {"name": "sops-age", "namespace": "flux-system"},
-        "stringData": {"identity.agekey": AGE_KEY},
-    }))
-    .unwrap();
+    create_age_secret(&env, "sops-age", AGE_KEY).await;
     let secrets: kube::Api<Secret> = kube::Api::namespaced(env.client.clone(), "flux-system");
-    secrets.create(&PostParams::default(), &keys).await.unwrap();
 
     // Without decryption settings, the encrypted Secret is refused and nothing is applied.
     env.create_kustomization(
@@ -109,19 +183,9 @@ async fn encrypted_secret_is_applied_decrypted_and_never_logged() {
     env.wait_ready("secrets", "True", None, Duration::from_secs(30))
         .await;
     let db = secrets.get("db").await.unwrap();
-    let value = db
-        .data
-        .as_ref()
-        .and_then(|d| d.get("password"))
-        .map(|v| String::from_utf8(v.0.clone()).unwrap())
-        .or_else(|| {
-            db.string_data
-                .as_ref()
-                .and_then(|d| d.get("password").cloned())
-        });
-    assert_eq!(value.as_deref(), Some(PLAINTEXT));
+    assert_eq!(secret_value(&db, "password").as_deref(), Some(PLAINTEXT));
 
-    // A key that cannot decrypt fails the reconcile naming the file, not the value.
+    // A decryption Secret that does not exist fails the reconcile naming it.
     env.create_kustomization(
         "wrong-key",
         json!({"interval": "1h", "path": "./secrets", "prune": false,
@@ -138,28 +202,121 @@ async fn encrypted_secret_is_applied_decrypted_and_never_logged() {
         .await;
     assert!(message.contains("missing"), "{message}");
 
-    let events: kube::Api<Event> = kube::Api::namespaced(env.client.clone(), "flux-system");
-    let events = events.list(&ListParams::default()).await.unwrap();
-    let b64 = base64::engine::general_purpose::STANDARD.encode(PLAINTEXT);
-    for event in &events.items {
-        let text = serde_json::to_string(event).unwrap();
-        assert!(
-            !text.contains(PLAINTEXT) && !text.contains(&b64),
-            "event leaks the secret: {text}"
-        );
-    }
-    for ks in ["plain", "secrets", "wrong-key"] {
-        let status = serde_json::to_string(&env.kustomization(ks).await.status).unwrap();
-        assert!(
-            !status.contains(PLAINTEXT),
-            "status of {ks} leaks the secret"
-        );
-    }
+    assert_nothing_leaks(&env, &["plain", "secrets", "wrong-key"], &logs).await;
     env.stop().await;
-    let logs = String::from_utf8(logs.0.lock().unwrap().clone()).unwrap();
-    assert!(logs.len() > 1000, "debug logs were captured");
-    assert!(
-        !logs.contains(PLAINTEXT) && !logs.contains(&b64),
-        "logs leak the secret"
+}
+
+/// As in Flux: the files a kustomize secretGenerator reads (`envs` as dotenv, `files` in the
+/// format their extension names, binary otherwise) are decrypted before the Secret is
+/// generated; a file the keys cannot open fails the reconcile naming the file, and nothing of
+/// that Kustomization is applied.
+#[tokio::test(flavor = "multi_thread")]
+async fn generator_files_are_decrypted_and_an_undecryptable_file_applies_nothing() {
+    let logs = captured_logs();
+    let env = Env::start().await;
+    let env_file = encrypt(
+        format!("PASSWORD={PLAINTEXT}\nUSER=app\n").as_bytes(),
+        Format::Dotenv,
+        None,
     );
+    let token_file = encrypt(PLAINTEXT.as_bytes(), Format::Binary, None);
+    let json_file = encrypt(
+        format!("{{\"password\": \"{PLAINTEXT}\"}}").as_bytes(),
+        Format::Json,
+        None,
+    );
+    for encrypted in [&env_file, &token_file, &json_file] {
+        assert!(
+            !String::from_utf8_lossy(encrypted).contains(PLAINTEXT),
+            "the files in Git are encrypted"
+        );
+    }
+    env.repo.write(
+        "gen/kustomization.yaml",
+        "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nnamespace: flux-system\n\
+         generatorOptions:\n  disableNameSuffixHash: true\nsecretGenerator:\n\
+         - name: app-env\n  envs:\n  - app.env\n\
+         - name: app-files\n  files:\n  - token.txt\n  - config.json\n",
+    );
+    env.repo
+        .write("gen/app.env", &String::from_utf8(env_file).unwrap());
+    env.repo
+        .write("gen/token.txt", &String::from_utf8(token_file).unwrap());
+    env.repo
+        .write("gen/config.json", &String::from_utf8(json_file).unwrap());
+    env.repo.write(
+        "broken/settings.yaml",
+        &common::configmap("broken-settings", "flux-system", "x"),
+    );
+    env.repo
+        .write("broken/db.yaml", &encrypted_secret_named("broken-db"));
+    env.repo.commit("generated secrets from encrypted files");
+    env.create_git_repository("repo", "1m").await;
+    create_age_secret(&env, "sops-age", AGE_KEY).await;
+    create_age_secret(&env, "sops-other", OTHER_AGE_KEY).await;
+
+    env.create_kustomization(
+        "gen",
+        json!({"interval": "1h", "path": "./gen", "prune": true,
+               "decryption": {"provider": "sops", "secretRef": {"name": "sops-age"}}}),
+    )
+    .await;
+    env.wait_ready("gen", "True", None, Duration::from_secs(30))
+        .await;
+    let secrets: kube::Api<Secret> = kube::Api::namespaced(env.client.clone(), "flux-system");
+    let from_env = secrets.get("app-env").await.unwrap();
+    assert_eq!(
+        secret_value(&from_env, "PASSWORD").as_deref(),
+        Some(PLAINTEXT)
+    );
+    assert_eq!(secret_value(&from_env, "USER").as_deref(), Some("app"));
+    let from_files = secrets.get("app-files").await.unwrap();
+    assert_eq!(
+        secret_value(&from_files, "token.txt").as_deref(),
+        Some(PLAINTEXT)
+    );
+    // sops writes JSON with its own indentation.
+    let config: serde_json::Value =
+        serde_json::from_str(&secret_value(&from_files, "config.json").unwrap()).unwrap();
+    assert_eq!(config, json!({"password": PLAINTEXT}));
+
+    // The wrong key: the reconcile fails naming the file; neither the Secret nor the
+    // ConfigMap beside it is applied.
+    env.create_kustomization(
+        "broken",
+        json!({"interval": "1h", "path": "./broken", "prune": true,
+               "decryption": {"provider": "sops", "secretRef": {"name": "sops-other"}}}),
+    )
+    .await;
+    let message = env
+        .wait_ready(
+            "broken",
+            "False",
+            Some("BuildFailed"),
+            Duration::from_secs(30),
+        )
+        .await;
+    assert!(
+        message.contains("broken/db.yaml") && message.contains("cannot recover the data key"),
+        "{message}"
+    );
+    assert!(!message.contains(PLAINTEXT), "{message}");
+    assert!(
+        env.get("v1", "ConfigMap", Some("flux-system"), "broken-settings")
+            .await
+            .is_none(),
+        "nothing of the Kustomization is applied"
+    );
+    assert!(secrets.get_opt("broken-db").await.unwrap().is_none());
+    assert!(
+        env.kustomization("broken")
+            .await
+            .status
+            .and_then(|s| s.inventory)
+            .is_none_or(|i| i.entries.is_empty()),
+        "no inventory recorded"
+    );
+
+    assert_nothing_leaks(&env, &["gen", "broken"], &logs).await;
+    env.stop().await;
 }

@@ -362,3 +362,133 @@ async fn health_check_expressions_judge_custom_states() {
     env.wait_ready("cel", "True", None, READY).await;
     env.stop().await;
 }
+
+/// `substituteFrom` ConfigMaps and Secrets in order, `substitute` last; an optional source that
+/// does not exist is skipped; a variable nobody sets becomes empty (Flux's default), and with
+/// the StrictPostBuildSubstitutions gate fails the build naming it, applying nothing.
+#[tokio::test(flavor = "multi_thread")]
+async fn substitute_from_config_maps_and_secrets_then_strict_mode() {
+    let template = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: vars\n  namespace: flux-system\ndata:\n  region: ${region}\n  tier: ${tier}\n  password: ${password}\n  unset: \"[${unset}]\"\n";
+    let spec = json!({"interval": "1h", "path": "./app", "prune": true, "postBuild": {
+    "substitute": {"tier": "from-substitute"},
+    "substituteFrom": [
+        {"kind": "ConfigMap", "name": "cluster-vars"},
+        {"kind": "Secret", "name": "cluster-secrets"},
+        {"kind": "ConfigMap", "name": "absent", "optional": true}
+    ]}});
+    let seed = |env: &Env| {
+        env.repo.write("app/vars.yaml", template);
+        env.repo.commit("variables");
+    };
+    let sources = |env: &Env| {
+        let client = env.client.clone();
+        async move {
+            let cms: kube::Api<k8s_openapi::api::core::v1::ConfigMap> =
+                kube::Api::namespaced(client.clone(), "flux-system");
+            cms.create(
+                &Default::default(),
+                &serde_json::from_value(json!({"metadata": {"name": "cluster-vars"},
+                    "data": {"region": "westeurope", "tier": "from-configmap"}}))
+                .unwrap(),
+            )
+            .await
+            .unwrap();
+            let secrets: kube::Api<k8s_openapi::api::core::v1::Secret> =
+                kube::Api::namespaced(client, "flux-system");
+            secrets
+                .create(
+                    &Default::default(),
+                    &serde_json::from_value(
+                        json!({"metadata": {"name": "cluster-secrets"}, "stringData": {"password": "s3cret"}}),
+                    )
+                    .unwrap(),
+                )
+                .await
+                .unwrap();
+        }
+    };
+
+    let env = Env::start().await;
+    seed(&env);
+    sources(&env).await;
+    env.create_git_repository("repo", "1m").await;
+    env.create_kustomization("vars", spec.clone()).await;
+    env.wait_ready("vars", "True", None, READY).await;
+    let cm = env
+        .get("v1", "ConfigMap", Some("flux-system"), "vars")
+        .await
+        .unwrap();
+    assert_eq!(
+        cm["data"],
+        json!({"region": "westeurope", "tier": "from-substitute", "password": "s3cret", "unset": "[]"})
+    );
+    env.stop().await;
+
+    let strict = Env::start_with(|c| c.strict_substitution = true).await;
+    seed(&strict);
+    sources(&strict).await;
+    strict.create_git_repository("repo", "1m").await;
+    strict.create_kustomization("vars", spec).await;
+    let message = strict
+        .wait_ready("vars", "False", Some("BuildFailed"), READY)
+        .await;
+    assert!(message.contains("unset"), "{message}");
+    assert!(
+        strict
+            .get("v1", "ConfigMap", Some("flux-system"), "vars")
+            .await
+            .is_none()
+    );
+    strict.stop().await;
+}
+
+/// `ferry.dev/drift-watch: disabled` keeps Flux's behaviour: an out-of-band edit stays until
+/// the next reconcile (here requested explicitly), which then reverts it.
+#[tokio::test(flavor = "multi_thread")]
+async fn drift_watch_can_be_disabled_per_kustomization() {
+    let env = env_with_app().await;
+    let ks: ferry_api::Kustomization = serde_json::from_value(json!({
+        "apiVersion": "kustomize.toolkit.fluxcd.io/v1", "kind": "Kustomization",
+        "metadata": {"name": "apps", "namespace": "flux-system",
+            "annotations": {keys::DRIFT_WATCH_ANNOTATION: "disabled"}},
+        "spec": {"interval": "1h", "path": "./apps", "prune": true,
+            "sourceRef": {"kind": "GitRepository", "name": "repo"}}
+    }))
+    .unwrap();
+    let api: kube::Api<ferry_api::Kustomization> =
+        kube::Api::namespaced(env.client.clone(), "flux-system");
+    api.create(&Default::default(), &ks).await.unwrap();
+    env.wait_ready("apps", "True", None, READY).await;
+
+    env.kubectl_patch(
+        "apps/v1",
+        "Deployment",
+        Some("apps"),
+        "web",
+        json!({"spec": {"replicas": 5}}),
+    )
+    .await;
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let web = env
+        .get("apps/v1", "Deployment", Some("apps"), "web")
+        .await
+        .unwrap();
+    assert_eq!(web["spec"]["replicas"], 5, "no drift watch: the edit stays");
+
+    api.patch(
+        "apps",
+        &kube::api::PatchParams::default(),
+        &kube::api::Patch::Merge(json!({"metadata": {"annotations": {
+            keys::REQUESTED_AT_ANNOTATION: "now"}}})),
+    )
+    .await
+    .unwrap();
+    wait_for("the next reconcile reverts the edit", READY, || async {
+        let web = env
+            .get("apps/v1", "Deployment", Some("apps"), "web")
+            .await?;
+        (web["spec"]["replicas"] == 1).then_some(())
+    })
+    .await;
+    env.stop().await;
+}

@@ -585,7 +585,10 @@ impl<'a> Run<'a> {
         if vars.is_empty() && !always {
             return Ok(None);
         }
-        Ok(Some(build::Substitution { vars, strict: true }))
+        Ok(Some(build::Substitution {
+            vars,
+            strict: self.ctx.config.strict_substitution,
+        }))
     }
 
     fn owner_labels(&self) -> BTreeMap<String, String> {

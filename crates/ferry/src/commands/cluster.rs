@@ -43,7 +43,9 @@ struct StartArgs {
     /// Where to write the kubeconfig (default: kubeconfig in the state directory).
     #[arg(long)]
     kubeconfig: Option<PathBuf>,
-    /// Serve plain HTTP instead of HTTPS with a generated CA (the bearer token is still required).
+    /// Serve plain HTTP instead of HTTPS with a generated CA. On a loopback address, requests
+    /// without credentials are served as the administrator, as kube-apiserver's old insecure
+    /// port did (kubectl never sends a token over plain HTTP); a wrong token is still refused.
     #[arg(long)]
     insecure_http: bool,
     /// Accept the tokens of this file (kube-apiserver --token-auth-file format: token,user,uid,"groups").
@@ -180,7 +182,20 @@ fn running_pid(pid_file: &Path) -> Option<u32> {
         .trim()
         .parse()
         .ok()?;
-    Path::new(&format!("/proc/{pid}")).exists().then_some(pid)
+    alive(pid).then_some(pid)
+}
+
+/// Whether `pid` runs: it exists and is not a zombie (an exited server whose parent has not
+/// reaped it yet has stopped serving).
+fn alive(pid: u32) -> bool {
+    let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+        return false;
+    };
+    // `pid (comm) state ...`: comm may hold spaces and parentheses, the state follows the last ')'.
+    let state = stat
+        .rsplit_once(')')
+        .and_then(|(_, rest)| rest.split_whitespace().next());
+    !matches!(state, Some("Z" | "X"))
 }
 
 #[allow(clippy::print_stdout)]
@@ -203,7 +218,7 @@ fn run_stop(args: StopArgs) -> anyhow::Result<ExitCode> {
         bail!("kill -TERM {pid} failed ({status})");
     }
     for _ in 0..200 {
-        if !Path::new(&format!("/proc/{pid}")).exists() {
+        if !alive(pid) {
             println!("✓ stopped the server (pid {pid})");
             return Ok(ExitCode::SUCCESS);
         }

@@ -43,6 +43,10 @@ pub struct Args {
     /// Take part in leader election (off: this replica applies unconditionally).
     #[arg(long, default_value_t = true, action = clap::ArgAction::Set)]
     enable_leader_election: bool,
+    /// Feature gates as Flux's controllers take them (`Name=true,Other=false`); ferry knows
+    /// `StrictPostBuildSubstitutions`.
+    #[arg(long, value_parser = parse_feature_gates, default_value = "")]
+    feature_gates: FeatureGates,
     /// Namespace of the leader election Lease.
     #[arg(long, default_value = "flux-system")]
     leader_election_namespace: String,
@@ -58,6 +62,7 @@ impl Args {
             no_cross_namespace_refs: self.no_cross_namespace_refs,
             default_service_account: self.default_service_account.clone(),
             drift_watch: !self.no_drift_watch,
+            strict_substitution: self.feature_gates.strict_post_build_substitutions,
             ..ControllerConfig::default()
         };
         if let Some(dir) = &self.artifact_cache {
@@ -102,6 +107,29 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         }
         Ok(ExitCode::SUCCESS)
     })?
+}
+
+/// The feature gates ferry implements.
+#[derive(Clone, Debug, Default)]
+struct FeatureGates {
+    strict_post_build_substitutions: bool,
+}
+
+fn parse_feature_gates(text: &str) -> Result<FeatureGates, String> {
+    let mut gates = FeatureGates::default();
+    for item in text.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+        let (name, value) = item
+            .split_once('=')
+            .ok_or_else(|| format!("feature gate {item:?} is not NAME=true|false"))?;
+        let enabled: bool = value
+            .parse()
+            .map_err(|_| format!("feature gate {name}: {value:?} is not true or false"))?;
+        match name {
+            "StrictPostBuildSubstitutions" => gates.strict_post_build_substitutions = enabled,
+            other => return Err(format!("unknown feature gate {other:?}")),
+        }
+    }
+    Ok(gates)
 }
 
 fn hostname() -> String {

@@ -47,6 +47,10 @@ struct KustomizationArgs {
     /// Take the Kustomization's spec from this file instead of the cluster.
     #[arg(long)]
     kustomization_file: Option<PathBuf>,
+    /// Fail on post-build variables that have neither a value nor a default (otherwise they
+    /// become empty, as in the controller's default).
+    #[arg(long)]
+    strict_substitute: bool,
     /// When to color the output.
     #[arg(long, value_enum, default_value_t = Color::Auto)]
     color: Color,
@@ -145,7 +149,8 @@ async fn diff_kustomization(
             (ks, inventory)
         }
     };
-    let substitution = kustomization_build::substitution(Some(&client), &ks).await?;
+    let substitution =
+        kustomization_build::substitution(Some(&client), &ks, args.strict_substitute).await?;
     let objects = kustomization_build::render(&args.path, &ks, substitution).await?;
     let built: BTreeSet<ObjMetadata> = objects
         .iter()

@@ -70,9 +70,12 @@ pub fn from_file(path: &Path, namespace: &str, name: &str) -> anyhow::Result<Kus
 
 /// The post-build variables, as the controller resolves them: `substituteFrom` in order (read
 /// from the cluster; skipped without a client, as `--dry-run` asks), then `substitute`.
+/// `strict`: a variable without value or default is an error (`--strict-substitute`), as
+/// Flux's StrictPostBuildSubstitutions gate makes it in the controller; otherwise it is empty.
 pub async fn substitution(
     client: Option<&Client>,
     ks: &Kustomization,
+    strict: bool,
 ) -> anyhow::Result<Option<build::Substitution>> {
     let Some(post) = &ks.spec.post_build else {
         return Ok(None);
@@ -117,7 +120,7 @@ pub async fn substitution(
     if vars.is_empty() && post.substitute_strategy.as_deref() != Some("Always") {
         return Ok(None);
     }
-    Ok(Some(build::Substitution { vars, strict: true }))
+    Ok(Some(build::Substitution { vars, strict }))
 }
 
 /// Builds `dir` for the Kustomization and sets its owner labels, as the controller does

@@ -29,6 +29,10 @@ pub struct Args {
     /// Do not contact the cluster: needs --kustomization-file; substituteFrom is left out.
     #[arg(long)]
     dry_run: bool,
+    /// Fail on post-build variables that have neither a value nor a default (otherwise they
+    /// become empty, as in the controller's default).
+    #[arg(long)]
+    strict_substitute: bool,
     #[command(flatten)]
     cluster: ClusterArgs,
 }
@@ -53,7 +57,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             }
             (None, None) => bail!("--dry-run needs --kustomization-file"),
         };
-        let substitution = kustomization_build::substitution(client.as_ref(), &ks).await?;
+        let substitution =
+            kustomization_build::substitution(client.as_ref(), &ks, args.strict_substitute).await?;
         let objects = kustomization_build::render(&args.path, &ks, substitution).await?;
         #[allow(clippy::print_stdout)]
         {
