@@ -19,7 +19,12 @@ pub fn parse_json_or_yaml(body: &[u8]) -> Result<Value, ApiError> {
             let text = std::str::from_utf8(body).map_err(|_| {
                 ApiError::bad_request(format!("error decoding request body: {json_err}"))
             })?;
-            serde_saphyr::from_str::<Value>(text)
+            // Duplicate keys: the last one wins, as sigs.k8s.io/yaml decodes them; whether they
+            // are refused or only warned about is fieldValidation's call (crate::schema).
+            let options = serde_saphyr::options! {
+                duplicate_keys: serde_saphyr::DuplicateKeyPolicy::LastWins,
+            };
+            serde_saphyr::from_str_with_options::<Value>(text, options)
                 .map_err(|e| ApiError::bad_request(format!("error decoding YAML: {e}")))
         }
     }
@@ -66,6 +71,12 @@ mod tests {
             415
         );
         assert!(parse_object("application/yaml", b"a: 1").is_ok());
+    }
+
+    #[test]
+    fn yaml_duplicate_keys_keep_the_last_value() {
+        let value = parse_object("application/yaml", b"data:\n  a: first\n  a: second\n").unwrap();
+        assert_eq!(value["data"]["a"], "second");
     }
 
     #[test]

@@ -112,7 +112,10 @@ impl ApiServerBuilder {
         self
     }
 
-    /// HTTPS with a generated CA (default), or plain HTTP when false.
+    /// HTTPS with a generated CA (default), or plain HTTP when false. Plain HTTP on a loopback
+    /// address serves requests without credentials as the administrator, as kube-apiserver's
+    /// insecure port did (kubectl and client-go never send a token over plain HTTP); on other
+    /// addresses the token stays required.
     pub fn tls(mut self, tls: bool) -> Self {
         self.tls = tls;
         self
@@ -206,7 +209,11 @@ impl ApiServerBuilder {
         if let Some(pki) = &pki {
             let _ = core.ca_pem.set(pki.ca_pem.clone());
         }
-        let (auth, token) = self.tokens()?;
+        let (mut auth, token) = self.tokens()?;
+        if !self.tls && self.host.is_loopback() {
+            // kubectl sends no token over plain HTTP (see Auth::allow_anonymous_admin).
+            auth = auth.allow_anonymous_admin();
+        }
         let (shutdown_tx, shutdown_rx) = watch::channel(false);
         let controllers =
             controllers::spawn_all(core.clone(), self.simulation.clone(), shutdown_rx.clone());

@@ -98,3 +98,34 @@ async fn oversized_and_malformed_bodies_get_status_errors() {
     let (code, _) = tokio::task::block_in_place(|| curl(&server, &["-H", &auth, &url]));
     assert_eq!(code, 200);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn tokens_come_from_a_token_auth_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let tokens = dir.path().join("tokens.csv");
+    std::fs::write(
+        &tokens,
+        "# kube-apiserver --token-auth-file format\nfirst-token,alice,1,\"system:masters\"\nsecond-token,bob,2\n",
+    )
+    .unwrap();
+    let server =
+        TestApiServer::start_builder(ferry_apiserver::ApiServer::builder().tokens_file(&tokens))
+            .await;
+    assert_eq!(
+        server.token(),
+        "first-token",
+        "the kubeconfig uses the first token"
+    );
+    let url = format!("{}/api/v1/namespaces/default", server.url());
+    for (token, code) in [
+        ("first-token", 200),
+        ("second-token", 200),
+        ("third-token", 401),
+    ] {
+        let header = format!("Authorization: Bearer {token}");
+        let (got, _) = tokio::task::block_in_place(|| curl(&server, &["-H", &header, &url]));
+        assert_eq!(got, code, "{token}");
+    }
+    let (got, body) = tokio::task::block_in_place(|| curl(&server, &[&url]));
+    assert_eq!((got, body["code"].as_i64()), (401, Some(401)));
+}

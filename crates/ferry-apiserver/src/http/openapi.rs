@@ -195,10 +195,37 @@ fn custom_paths(info: &ResourceInfo) -> Map<String, Value> {
         }
         paths.insert(format!("{base}/{{name}}/status"), status);
     }
+    if info.scale.is_some() {
+        // The scale subresource reads and writes autoscaling/v1 Scale, as on the real server.
+        let scale_ref = json!({"$ref": format!("#/components/schemas/{SCALE}")});
+        let scale_gvk = json!({"group": "autoscaling", "version": "v1", "kind": "Scale"});
+        let mut scale = item;
+        if let Some(m) = scale.as_object_mut() {
+            m.remove("post");
+            m.remove("delete");
+        }
+        for (verb, id) in [("get", "read"), ("put", "replace"), ("patch", "patch")] {
+            scale[verb]["operationId"] = json!(format!("{id}{}Scale", info.kind));
+            scale[verb]["responses"] = ok(&scale_ref);
+            scale[verb]["x-kubernetes-group-version-kind"] = scale_gvk.clone();
+        }
+        scale["put"]["requestBody"] =
+            json!({"content": {"application/json": {"schema": scale_ref}}, "required": true});
+        paths.insert(format!("{base}/{{name}}/scale"), scale);
+    }
     paths
 }
 
-/// Meta schemas a CRD document references, copied from the built-in documents.
+/// The schema the scale subresource uses, with the two it references.
+const SCALE: &str = "io.k8s.api.autoscaling.v1.Scale";
+const SCALE_SCHEMAS: [&str; 3] = [
+    SCALE,
+    "io.k8s.api.autoscaling.v1.ScaleSpec",
+    "io.k8s.api.autoscaling.v1.ScaleStatus",
+];
+
+/// Meta schemas (and the scale subresource's) a CRD document references, copied from the
+/// built-in apps/v1 document.
 fn meta_schemas(builtin_v3: &Value) -> Map<String, Value> {
     let wanted = [
         "ObjectMeta",
@@ -219,8 +246,11 @@ fn meta_schemas(builtin_v3: &Value) -> Map<String, Value> {
         .pointer("/components/schemas")
         .and_then(Value::as_object)
     {
-        for name in wanted {
-            let key = format!("{META}.{name}");
+        let keys = wanted
+            .iter()
+            .map(|name| format!("{META}.{name}"))
+            .chain(SCALE_SCHEMAS.iter().map(|k| (*k).to_owned()));
+        for key in keys {
             if let Some(s) = schemas.get(&key) {
                 out.insert(key, s.clone());
             }
