@@ -221,18 +221,24 @@ mod tests {
     #[test]
     fn round_trip_keeps_type_and_checks_additional_data() {
         let key = [7u8; 32];
-        for value in [
-            Value::Str("hello".into()),
-            Value::Int(-42),
-            Value::Float(1.5),
-            Value::Bool(true),
-            Value::Comment(Comment {
-                text: " note".into(),
-                inline: false,
-            }),
+        // Every type sops writes, bytes included (its Go []byte values).
+        for (value, datatype) in [
+            (Value::Str("hello".into()), "str"),
+            (Value::Int(-42), "int"),
+            (Value::Float(1.5), "float"),
+            (Value::Bool(true), "bool"),
+            (Value::Bytes(vec![0, 159, 146, 150, 255]), "bytes"),
+            (
+                Value::Comment(Comment {
+                    text: " note".into(),
+                    inline: false,
+                }),
+                "comment",
+            ),
         ] {
             let enc = encrypt(&value, &key, "a:b:").expect("encrypts");
             assert!(ENC_PATTERN.is_match(&enc));
+            assert!(enc.ends_with(&format!(",type:{datatype}]")), "{enc}");
             assert_eq!(decrypt(&enc, &key, "a:b:").expect("decrypts"), value);
             assert_eq!(
                 decrypt(&enc, &key, "a:c:"),

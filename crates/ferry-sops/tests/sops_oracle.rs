@@ -207,7 +207,13 @@ fn run_case(
     ];
     let encrypted = match oracle.sops(&args, &plain_file) {
         Ok(e) => e,
-        Err(message) => return Outcome::Rejected(message),
+        Err(message) => {
+            return Outcome::Rejected(format!(
+                "document {index}: {}\n--- input\n{}",
+                message.lines().next().unwrap_or(""),
+                String::from_utf8_lossy(input)
+            ));
+        }
     };
     let enc_file = oracle.dir.path().join(format!("doc{index}.enc.{ext}"));
     std::fs::write(&enc_file, &encrypted).expect("write encrypted");

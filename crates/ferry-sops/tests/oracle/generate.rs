@@ -175,9 +175,11 @@ fn yaml_scalar(rng: &mut Rng, indent: usize) -> String {
             // A block scalar.
             let style = rng.pick(&["|", "|-", "|+", ">", ">-"]);
             let pad = " ".repeat(indent + 2);
+            // Only lines after the first may be more indented: the first
+            // line sets the block's indentation.
             let lines: Vec<String> = (0..1 + rng.below(3))
-                .map(|_| {
-                    if rng.chance(15) {
+                .map(|i| {
+                    if i > 0 && rng.chance(15) {
                         format!("  {}", words(rng, 3))
                     } else {
                         words(rng, 5)
@@ -240,11 +242,21 @@ fn comment(rng: &mut Rng) -> String {
 
 struct Yaml<'a> {
     rng: &'a mut Rng,
+    /// Anchors whose value is complete (an alias inside its own anchor's
+    /// value is refused by go-yaml).
     anchors: Vec<String>,
+    /// The complete anchors of mappings: the only ones a merge key takes.
+    map_anchors: Vec<String>,
+    next_anchor: usize,
     out: String,
 }
 
 impl Yaml<'_> {
+    fn anchor_name(&mut self, prefix: &str) -> String {
+        self.next_anchor += 1;
+        format!("{prefix}{}", self.next_anchor - 1)
+    }
+
     fn maybe_head_comments(&mut self, indent: usize) {
         if self.rng.chance(25) {
             if self.rng.chance(30) {
@@ -304,16 +316,19 @@ impl Yaml<'_> {
     fn value(&mut self, indent: usize, depth: usize) {
         let roll = self.rng.below(100);
         if depth < 4 && roll < 18 {
-            if self.rng.chance(10) {
-                // An anchored mapping, for aliases (and merge keys) below.
-                let name = format!("m{}", self.anchors.len());
-                self.anchors.push(name.clone());
+            // An anchored mapping, for aliases (and merge keys) after it.
+            let anchor = self.rng.chance(10).then(|| self.anchor_name("m"));
+            if let Some(name) = &anchor {
                 self.out.push_str(&format!(" &{name}"));
             }
             self.line_comment_before_block();
             self.out.push('\n');
             let nested = indent + 2 + self.rng.below(2) * 2;
             self.mapping(nested, depth + 1);
+            if let Some(name) = anchor {
+                self.anchors.push(name.clone());
+                self.map_anchors.push(name);
+            }
         } else if depth < 4 && roll < 32 {
             self.line_comment_before_block();
             self.out.push('\n');
@@ -335,15 +350,12 @@ impl Yaml<'_> {
             self.out.push_str(&format!(" *{a}"));
             self.out.push('\n');
         } else {
-            let anchor = if self.rng.chance(5) {
-                let name = format!("a{}", self.anchors.len());
-                self.anchors.push(name.clone());
-                format!(" &{name}")
-            } else {
-                String::new()
-            };
+            let anchor = self.rng.chance(5).then(|| self.anchor_name("a"));
             let s = yaml_scalar(self.rng, indent);
-            self.out.push_str(&anchor);
+            if let Some(name) = anchor {
+                self.out.push_str(&format!(" &{name}"));
+                self.anchors.push(name);
+            }
             if !s.is_empty() {
                 self.out.push(' ');
                 self.out.push_str(&s);
@@ -367,10 +379,13 @@ impl Yaml<'_> {
         let mut used = Vec::new();
         for _ in 0..1 + self.rng.below(5) {
             self.maybe_head_comments(indent);
-            if !self.anchors.is_empty() && self.rng.chance(4) && !used.contains(&"<<".to_string()) {
+            if !self.map_anchors.is_empty()
+                && self.rng.chance(4)
+                && !used.contains(&"<<".to_string())
+            {
                 // A merge key: sops keeps `<<` as an ordinary key.
                 used.push("<<".to_string());
-                let a = self.rng.pick(&self.anchors).clone();
+                let a = self.rng.pick(&self.map_anchors).clone();
                 self.out
                     .push_str(&format!("{}<<: *{a}\n", " ".repeat(indent)));
                 continue;
@@ -430,6 +445,8 @@ pub fn yaml(rng: &mut Rng) -> String {
     let mut y = Yaml {
         rng,
         anchors: Vec::new(),
+        map_anchors: Vec::new(),
+        next_anchor: 0,
         out: String::new(),
     };
     let documents = if y.rng.chance(20) {
@@ -451,6 +468,7 @@ pub fn yaml(rng: &mut Rng) -> String {
         y.maybe_head_comments(0);
         y.mapping(0, 0);
         y.anchors.clear();
+        y.map_anchors.clear();
     }
     if y.rng.chance(15) {
         let c = comment(y.rng);
