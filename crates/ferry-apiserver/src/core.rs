@@ -212,19 +212,23 @@ impl Core {
         opts: &ListOptions,
     ) -> Result<ListResult, ApiError> {
         let namespace = if info.namespaced { namespace } else { None };
-        let snapshot = self.store.list(&info.storage_key(), namespace);
         let mut start: Option<(String, String)> = None;
-        let mut rv = snapshot.rv;
-        if let Some(token) = opts.continue_token.as_deref().filter(|t| !t.is_empty()) {
-            let (token_rv, ns, name) = decode_continue(token)?;
-            if token_rv < self.store.oldest_resumable() {
-                return Err(ApiError::gone(
-                    "The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter, or use the continue token in this response to retrieve the remainder of the results. Continuing with the provided token results in an inconsistent list - objects that were created, modified, or deleted between the time the first chunk was returned and now may show up in the list.",
-                ));
+        let snapshot = match opts.continue_token.as_deref().filter(|t| !t.is_empty()) {
+            None => self.store.list(&info.storage_key(), namespace),
+            Some(token) => {
+                // Later pages show the objects as they were when the first page was served.
+                let (token_rv, ns, name) = decode_continue(token)?;
+                start = Some((ns, name));
+                self.store
+                    .list_at(&info.storage_key(), namespace, token_rv)
+                    .map_err(|_| {
+                        ApiError::gone(
+                            "The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter, or use the continue token in this response to retrieve the remainder of the results. Continuing with the provided token results in an inconsistent list - objects that were created, modified, or deleted between the time the first chunk was returned and now may show up in the list.",
+                        )
+                    })?
             }
-            rv = token_rv;
-            start = Some((ns, name));
-        }
+        };
+        let rv = snapshot.rv;
         let mut items = Vec::new();
         let mut iter = snapshot
             .items
