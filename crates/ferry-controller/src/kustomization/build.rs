@@ -9,9 +9,14 @@ use std::{
     sync::Arc,
 };
 
-use ferry_api::{KustomizationSpec, keys};
+use ferry_api::{
+    KustomizationSpec, keys,
+    kustomize::{PostBuild, SubstituteReference},
+};
 use ferry_apply::object;
 use ferry_kustomize::{BuildOptions, FileFilter, FluxOverrides};
+use k8s_openapi::api::core::v1::{ConfigMap, Secret};
+use kube::Api;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
@@ -40,9 +45,79 @@ pub enum RenderError {
 #[derive(Clone, Debug, Default)]
 pub struct Substitution {
     pub vars: BTreeMap<String, String>,
-    /// Fail on `${var}` without a value or default (Flux's `StrictPostBuildSubstitutions`,
-    /// on by default since Flux 2.9).
+    /// Fail on `${var}` without a value or default (Flux's `StrictPostBuildSubstitutions`
+    /// feature gate, off by default); otherwise such a variable becomes empty.
     pub strict: bool,
+}
+
+/// The variables of `spec.postBuild`, as kustomize-controller resolves them: the ConfigMaps and
+/// Secrets of `substituteFrom` in order (in the Kustomization's namespace; a missing one is an
+/// error unless optional), then `substitute`. Without a client (`ferry build --dry-run`) the
+/// `substituteFrom` sources are skipped. `None` when there is nothing to substitute.
+pub async fn resolve_substitution(
+    client: Option<&kube::Client>,
+    namespace: &str,
+    post: Option<&PostBuild>,
+    strict: bool,
+) -> Result<Option<Substitution>, String> {
+    let Some(post) = post else {
+        return Ok(None);
+    };
+    let mut vars = BTreeMap::new();
+    if let Some(client) = client {
+        for from in post.substitute_from.iter().flatten() {
+            match read_variables(client, namespace, from).await? {
+                Some(data) => vars.extend(data),
+                None if from.optional.unwrap_or(false) => {}
+                None => {
+                    return Err(format!(
+                        "substitute from '{}' error: {} '{namespace}/{}' not found",
+                        from.kind, from.kind, from.name
+                    ));
+                }
+            }
+        }
+    }
+    vars.extend(post.substitute.clone().unwrap_or_default());
+    if vars.is_empty() && post.substitute_strategy.as_deref() != Some("Always") {
+        return Ok(None);
+    }
+    Ok(Some(Substitution { vars, strict }))
+}
+
+/// The data of one `substituteFrom` source; `None` when it does not exist.
+async fn read_variables(
+    client: &kube::Client,
+    namespace: &str,
+    from: &SubstituteReference,
+) -> Result<Option<BTreeMap<String, String>>, String> {
+    let not_readable = |e: kube::Error| {
+        format!(
+            "substitute from {} '{namespace}/{}': {e}",
+            from.kind, from.name
+        )
+    };
+    match from.kind.as_str() {
+        "ConfigMap" => Ok(Api::<ConfigMap>::namespaced(client.clone(), namespace)
+            .get_opt(&from.name)
+            .await
+            .map_err(not_readable)?
+            .map(|cm| cm.data.unwrap_or_default())),
+        "Secret" => Ok(Api::<Secret>::namespaced(client.clone(), namespace)
+            .get_opt(&from.name)
+            .await
+            .map_err(not_readable)?
+            .map(|s| {
+                s.data
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(|(k, v)| (k, String::from_utf8_lossy(&v.0).into_owned()))
+                    .collect()
+            })),
+        other => Err(format!(
+            "substituteFrom kind {other:?} is not ConfigMap or Secret"
+        )),
+    }
 }
 
 /// The directory a Kustomization builds: `spec.path` inside the artifact, refusing any path

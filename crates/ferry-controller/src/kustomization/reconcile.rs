@@ -18,7 +18,6 @@ use ferry_api::{
 use ferry_apply::{
     ApplyOptions, ChangeSet, ResourceManager, WaitOptions, health, object, wait::Readiness,
 };
-use k8s_openapi::api::core::v1::{ConfigMap, Secret};
 use kube::{
     Api, ResourceExt,
     api::{Patch, PatchParams},
@@ -453,7 +452,13 @@ impl<'a> Run<'a> {
             ),
             None => None,
         };
-        let substitution = self.substitution().await?;
+        let substitution = build::resolve_substitution(
+            Some(&self.ctx.client),
+            &self.namespace,
+            self.ks.spec.post_build.as_ref(),
+            self.ctx.config.strict_substitution,
+        )
+        .await?;
         let mut objects = tokio::task::spawn_blocking(move || {
             build::render(&dir, &overrides, filter, substitution.as_ref())
         })
@@ -520,75 +525,6 @@ impl<'a> Run<'a> {
             }
             policy::Verdict::Pass(_) => Ok(()),
         }
-    }
-
-    /// The variables of `spec.postBuild`: substituteFrom in order, then substitute.
-    async fn substitution(&self) -> Result<Option<build::Substitution>, String> {
-        let Some(post) = &self.ks.spec.post_build else {
-            return Ok(None);
-        };
-        let mut vars = BTreeMap::new();
-        for from in post.substitute_from.iter().flatten() {
-            let optional = from.optional.unwrap_or(false);
-            let data: Option<BTreeMap<String, String>> = match from.kind.as_str() {
-                "ConfigMap" => {
-                    let api: Api<ConfigMap> =
-                        Api::namespaced(self.ctx.client.clone(), &self.namespace);
-                    api.get_opt(&from.name)
-                        .await
-                        .map_err(|e| {
-                            format!(
-                                "substitute from ConfigMap '{}/{}': {e}",
-                                self.namespace, from.name
-                            )
-                        })?
-                        .map(|cm| cm.data.unwrap_or_default())
-                }
-                "Secret" => {
-                    let api: Api<Secret> =
-                        Api::namespaced(self.ctx.client.clone(), &self.namespace);
-                    api.get_opt(&from.name)
-                        .await
-                        .map_err(|e| {
-                            format!(
-                                "substitute from Secret '{}/{}': {e}",
-                                self.namespace, from.name
-                            )
-                        })?
-                        .map(|s| {
-                            s.data
-                                .unwrap_or_default()
-                                .into_iter()
-                                .map(|(k, v)| (k, String::from_utf8_lossy(&v.0).into_owned()))
-                                .collect()
-                        })
-                }
-                other => {
-                    return Err(format!(
-                        "substituteFrom kind {other:?} is not ConfigMap or Secret"
-                    ));
-                }
-            };
-            match data {
-                Some(data) => vars.extend(data),
-                None if optional => {}
-                None => {
-                    return Err(format!(
-                        "substitute from '{}' error: {} '{}/{}' not found",
-                        from.kind, from.kind, self.namespace, from.name
-                    ));
-                }
-            }
-        }
-        vars.extend(post.substitute.clone().unwrap_or_default());
-        let always = post.substitute_strategy.as_deref() == Some("Always");
-        if vars.is_empty() && !always {
-            return Ok(None);
-        }
-        Ok(Some(build::Substitution {
-            vars,
-            strict: self.ctx.config.strict_substitution,
-        }))
     }
 
     fn owner_labels(&self) -> BTreeMap<String, String> {

@@ -189,6 +189,23 @@ impl Env {
             .expect("patch succeeds");
     }
 
+    /// `kubectl apply --server-side` of one YAML object, as someone outside ferry would.
+    pub async fn kubectl_apply(&self, yaml: &str) {
+        let obj: Value = ferry_yaml::from_str(yaml).expect("a YAML object");
+        let api_version = obj["apiVersion"].as_str().expect("apiVersion").to_owned();
+        let kind = obj["kind"].as_str().expect("kind").to_owned();
+        let name = obj["metadata"]["name"].as_str().expect("name").to_owned();
+        let namespace = obj["metadata"]["namespace"].as_str().map(str::to_owned);
+        let api = dynamic_api(&self.client, &api_version, &kind, namespace.as_deref());
+        api.patch(
+            &name,
+            &PatchParams::apply("kubectl").force(),
+            &Patch::Apply(&obj),
+        )
+        .await
+        .expect("apply succeeds");
+    }
+
     pub async fn delete(&self, api_version: &str, kind: &str, namespace: Option<&str>, name: &str) {
         let api = dynamic_api(&self.client, api_version, kind, namespace);
         api.delete(name, &Default::default())

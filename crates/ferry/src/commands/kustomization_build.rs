@@ -12,7 +12,6 @@ use std::{
 use anyhow::{Context as _, bail};
 use ferry_api::{Kustomization, keys};
 use ferry_controller::kustomization::build;
-use k8s_openapi::api::core::v1::{ConfigMap, Secret};
 use kube::{Api, Client, ResourceExt};
 use serde_json::Value;
 
@@ -68,59 +67,18 @@ pub fn from_file(path: &Path, namespace: &str, name: &str) -> anyhow::Result<Kus
         .with_context(|| format!("{}: Kustomization {name} is not valid", path.display()))
 }
 
-/// The post-build variables, as the controller resolves them: `substituteFrom` in order (read
-/// from the cluster; skipped without a client, as `--dry-run` asks), then `substitute`.
-/// `strict`: a variable without value or default is an error (`--strict-substitute`), as
-/// Flux's StrictPostBuildSubstitutions gate makes it in the controller; otherwise it is empty.
+/// The post-build variables, as the controller resolves them (`substituteFrom` read from the
+/// cluster; skipped without a client, as `--dry-run` asks). `strict`: a variable without value
+/// or default is an error (`--strict-substitute`) instead of empty.
 pub async fn substitution(
     client: Option<&Client>,
     ks: &Kustomization,
     strict: bool,
 ) -> anyhow::Result<Option<build::Substitution>> {
-    let Some(post) = &ks.spec.post_build else {
-        return Ok(None);
-    };
     let namespace = ks.namespace().unwrap_or_default();
-    let mut vars = BTreeMap::new();
-    if let Some(client) = client {
-        for from in post.substitute_from.iter().flatten() {
-            let data = match from.kind.as_str() {
-                "ConfigMap" => Api::<ConfigMap>::namespaced(client.clone(), &namespace)
-                    .get_opt(&from.name)
-                    .await
-                    .with_context(|| {
-                        format!("substitute from ConfigMap {namespace}/{}", from.name)
-                    })?
-                    .map(|cm| cm.data.unwrap_or_default()),
-                "Secret" => Api::<Secret>::namespaced(client.clone(), &namespace)
-                    .get_opt(&from.name)
-                    .await
-                    .with_context(|| format!("substitute from Secret {namespace}/{}", from.name))?
-                    .map(|s| {
-                        s.data
-                            .unwrap_or_default()
-                            .into_iter()
-                            .map(|(k, v)| (k, String::from_utf8_lossy(&v.0).into_owned()))
-                            .collect()
-                    }),
-                other => bail!("substituteFrom kind {other:?} is not ConfigMap or Secret"),
-            };
-            match data {
-                Some(data) => vars.extend(data),
-                None if from.optional.unwrap_or(false) => {}
-                None => bail!(
-                    "substitute from {} {namespace}/{}: not found",
-                    from.kind,
-                    from.name
-                ),
-            }
-        }
-    }
-    vars.extend(post.substitute.clone().unwrap_or_default());
-    if vars.is_empty() && post.substitute_strategy.as_deref() != Some("Always") {
-        return Ok(None);
-    }
-    Ok(Some(build::Substitution { vars, strict }))
+    build::resolve_substitution(client, &namespace, ks.spec.post_build.as_ref(), strict)
+        .await
+        .map_err(anyhow::Error::msg)
 }
 
 /// Builds `dir` for the Kustomization and sets its owner labels, as the controller does
