@@ -73,7 +73,7 @@ impl Glob {
         }
         out.push('$');
         Some(Glob {
-            re: Some(Regex::new(&out).ok()?),
+            re: Some(crate::regex_cache::compile(&out)?),
         })
     }
 

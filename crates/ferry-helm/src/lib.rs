@@ -12,6 +12,7 @@ pub mod gonum;
 pub mod json;
 pub mod object;
 pub mod output;
+mod regex_cache;
 pub mod template;
 pub mod toml;
 pub mod value;

@@ -70,7 +70,7 @@ pub fn go_match_regex(pattern: &str) -> Option<Regex> {
         i += 1;
     }
     out.push('$');
-    Regex::new(&out).ok()
+    crate::regex_cache::compile(&out)
 }
 
 impl Rules {

@@ -12,6 +12,7 @@ mod lists;
 mod math;
 pub mod methods;
 pub mod paths;
+mod primes;
 mod regex;
 mod rsa_key;
 pub mod semver;

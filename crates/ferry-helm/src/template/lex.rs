@@ -61,19 +61,20 @@ impl ItemType {
 }
 
 #[derive(Clone, Debug)]
-pub struct Item {
+pub struct Item<'a> {
     pub typ: ItemType,
     pub pos: usize,
-    pub val: String,
+    /// Borrowed from the template text, except for error messages.
+    pub val: std::borrow::Cow<'a, str>,
     pub line: usize,
 }
 
-impl Item {
+impl Item<'_> {
     /// Go's `item.String()`, used in "unexpected ..." messages.
     pub fn describe(&self) -> String {
         match self.typ {
             ItemType::Eof => "EOF".into(),
-            ItemType::Error => self.val.clone(),
+            ItemType::Error => self.val.to_string(),
             t if t.is_keyword() => format!("<{}>", self.val),
             _ => {
                 if self.val.chars().count() > 10 {
@@ -167,7 +168,7 @@ pub struct Lexer<'a> {
     start_line: usize,
     paren_depth: i32,
     state: State,
-    pending: std::collections::VecDeque<Item>,
+    pending: std::collections::VecDeque<Item<'a>>,
     break_ok: bool,
     continue_ok: bool,
 }
@@ -214,11 +215,11 @@ impl<'a> Lexer<'a> {
         }
     }
 
-    fn this_item(&mut self, typ: ItemType) -> Item {
+    fn this_item(&mut self, typ: ItemType) -> Item<'a> {
         let item = Item {
             typ,
             pos: self.start,
-            val: self.input[self.start..self.pos].to_string(),
+            val: std::borrow::Cow::Borrowed(&self.input[self.start..self.pos]),
             line: self.start_line,
         };
         self.start = self.pos;
@@ -241,7 +242,7 @@ impl<'a> Lexer<'a> {
         self.pending.push_back(Item {
             typ: ItemType::Error,
             pos: self.start,
-            val: msg,
+            val: msg.into(),
             line: self.start_line,
         });
         self.start = 0;
@@ -291,7 +292,7 @@ impl<'a> Lexer<'a> {
     }
 
     /// The next item.
-    pub fn next_item(&mut self) -> Item {
+    pub fn next_item(&mut self) -> Item<'a> {
         loop {
             if let Some(item) = self.pending.pop_front() {
                 return item;
@@ -300,7 +301,7 @@ impl<'a> Lexer<'a> {
                 return Item {
                     typ: ItemType::Eof,
                     pos: self.pos,
-                    val: String::new(),
+                    val: std::borrow::Cow::Borrowed(""),
                     line: self.line,
                 };
             }
@@ -704,7 +705,7 @@ mod tests {
         loop {
             let i = l.next_item();
             let done = matches!(i.typ, ItemType::Eof | ItemType::Error);
-            out.push((i.typ, i.val));
+            out.push((i.typ, i.val.into_owned()));
             if done {
                 break;
             }

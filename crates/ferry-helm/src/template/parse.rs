@@ -57,7 +57,7 @@ pub fn parse(name: &str, text: &str, has_func: &dyn Fn(&str) -> bool) -> PResult
 struct Parser<'a> {
     lex: Lexer<'a>,
     /// Lookahead stack: the last element is the next token.
-    tokens: Vec<Item>,
+    tokens: Vec<Item<'a>>,
     last_line: usize,
     vars: Vec<String>,
     range_depth: usize,
@@ -70,7 +70,7 @@ struct Parser<'a> {
 }
 
 impl<'a> Parser<'a> {
-    fn next(&mut self) -> Item {
+    fn next(&mut self) -> Item<'a> {
         let item = match self.tokens.pop() {
             Some(t) => t,
             None => self.lex.next_item(),
@@ -79,17 +79,17 @@ impl<'a> Parser<'a> {
         item
     }
 
-    fn backup(&mut self, item: Item) {
+    fn backup(&mut self, item: Item<'a>) {
         self.tokens.push(item);
     }
 
-    fn peek(&mut self) -> Item {
+    fn peek(&mut self) -> Item<'a> {
         let item = self.next();
         self.backup(item.clone());
         item
     }
 
-    fn next_non_space(&mut self) -> Item {
+    fn next_non_space(&mut self) -> Item<'a> {
         loop {
             let t = self.next();
             if t.typ != ItemType::Space {
@@ -98,7 +98,7 @@ impl<'a> Parser<'a> {
         }
     }
 
-    fn peek_non_space(&mut self) -> Item {
+    fn peek_non_space(&mut self) -> Item<'a> {
         let t = self.next_non_space();
         self.backup(t.clone());
         t
@@ -113,7 +113,7 @@ impl<'a> Parser<'a> {
         ))
     }
 
-    fn unexpected(&self, token: &Item, context: &str) -> ParseError {
+    fn unexpected(&self, token: &Item<'_>, context: &str) -> ParseError {
         if token.typ == ItemType::Error {
             let mut extra = String::new();
             if self.action_line != 0 && self.action_line != token.line {
@@ -130,7 +130,7 @@ impl<'a> Parser<'a> {
         self.errorf(format!("unexpected {} in {}", token.describe(), context))
     }
 
-    fn expect(&mut self, expected: ItemType, context: &str) -> PResult<Item> {
+    fn expect(&mut self, expected: ItemType, context: &str) -> PResult<Item<'a>> {
         let token = self.next_non_space();
         if token.typ != expected {
             return Err(self.unexpected(&token, context));
@@ -222,7 +222,7 @@ impl<'a> Parser<'a> {
         match token.typ {
             ItemType::Text => Ok(Parsed::Node(Node::Text {
                 pos: token.pos,
-                text: Rc::from(token.val.as_str()),
+                text: Rc::from(&*token.val),
             })),
             ItemType::LeftDelim => {
                 self.action_line = token.line;
@@ -232,7 +232,7 @@ impl<'a> Parser<'a> {
             }
             ItemType::Comment => Ok(Parsed::Node(Node::Comment {
                 pos: token.pos,
-                text: token.val,
+                text: token.val.into_owned(),
             })),
             _ => Err(self.unexpected(&token, "input")),
         }
@@ -402,7 +402,7 @@ impl<'a> Parser<'a> {
         })
     }
 
-    fn template_name(&self, token: &Item, context: &str) -> PResult<String> {
+    fn template_name(&self, token: &Item<'_>, context: &str) -> PResult<String> {
         match token.typ {
             ItemType::String | ItemType::RawString => {
                 unquote(&token.val).map_err(|e| self.errorf(e))
@@ -435,7 +435,7 @@ impl<'a> Parser<'a> {
                     pos: v.pos,
                     idents: v.val.split('.').map(String::from).collect(),
                 });
-                self.vars.push(v.val.clone());
+                self.vars.push(v.val.to_string());
                 break;
             } else if next.typ == ItemType::Char && next.val == "," {
                 self.next_non_space();
@@ -443,7 +443,7 @@ impl<'a> Parser<'a> {
                     pos: v.pos,
                     idents: v.val.split('.').map(String::from).collect(),
                 });
-                self.vars.push(v.val.clone());
+                self.vars.push(v.val.to_string());
                 if context == "range" && pipe.decl.len() < 2 {
                     match self.peek_non_space().typ {
                         ItemType::Variable | ItemType::RightDelim | ItemType::RightParen => {
@@ -592,7 +592,7 @@ impl<'a> Parser<'a> {
                 }
                 Arg::Identifier {
                     pos: token.pos,
-                    name: token.val,
+                    name: token.val.into_owned(),
                 }
             }
             ItemType::Dot => Arg::Dot { pos: token.pos },
@@ -637,7 +637,7 @@ impl<'a> Parser<'a> {
                 let text = unquote(&token.val).map_err(|e| self.errorf(e))?;
                 Arg::String {
                     pos: token.pos,
-                    quoted: token.val,
+                    quoted: token.val.into_owned(),
                     text: Rc::from(text),
                 }
             }
