@@ -2,4 +2,6 @@
 //! fixtures. Dev-only.
 
 pub mod apiserver;
+pub mod cluster;
 pub mod git;
+pub mod repo;

@@ -4,20 +4,20 @@
 
 #![allow(dead_code)] // each test binary uses its own subset
 
-use std::{
-    path::{Path, PathBuf},
-    process::Command,
-    time::Duration,
-};
+use std::time::Duration;
 
 use ferry_api::{GitRepository, Kustomization, condition};
 use ferry_controller::{ControllerConfig, metrics::Metrics};
 use ferry_test::apiserver::TestApiServer;
-use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
+// Re-exported for the test binaries; each uses a subset.
+#[allow(unused_imports)]
+pub use ferry_test::{
+    cluster::{create_namespace, dynamic_api, install_crds, wait_for},
+    repo::GitRepo,
+};
 use kube::{
     Api, Client,
-    api::{DynamicObject, Patch, PatchParams, PostParams},
-    core::{ApiResource, GroupVersionKind},
+    api::{Patch, PatchParams, PostParams},
 };
 use serde_json::{Value, json};
 
@@ -229,139 +229,6 @@ pub async fn kube_config(server: &TestApiServer) -> kube::Config {
     kube::Config::from_custom_kubeconfig(kubeconfig, &Default::default())
         .await
         .expect("kubeconfig valid")
-}
-
-pub fn dynamic_api(
-    client: &Client,
-    api_version: &str,
-    kind: &str,
-    namespace: Option<&str>,
-) -> Api<DynamicObject> {
-    let (group, version) = api_version.rsplit_once('/').unwrap_or(("", api_version));
-    let plural = format!("{}s", kind.to_lowercase());
-    let resource =
-        ApiResource::from_gvk_with_plural(&GroupVersionKind::gvk(group, version, kind), &plural);
-    match namespace {
-        Some(ns) => Api::namespaced_with(client.clone(), ns, &resource),
-        None => Api::all_with(client.clone(), &resource),
-    }
-}
-
-pub async fn install_crds(client: &Client) {
-    let api: Api<CustomResourceDefinition> = Api::all(client.clone());
-    for crd in ferry_api::crd::all() {
-        let name = crd.metadata.name.clone().expect("CRDs have names");
-        api.patch(
-            &name,
-            &PatchParams::apply("ferry-test").force(),
-            &Patch::Apply(&crd),
-        )
-        .await
-        .expect("CRD applied");
-        wait_for(
-            &format!("CRD {name} established"),
-            Duration::from_secs(10),
-            || {
-                let api = api.clone();
-                let name = name.clone();
-                async move {
-                    let crd = api.get(&name).await.ok()?;
-                    crd.status?
-                        .conditions?
-                        .iter()
-                        .any(|c| c.type_ == "Established" && c.status == "True")
-                        .then_some(())
-                }
-            },
-        )
-        .await;
-    }
-}
-
-pub async fn create_namespace(client: &Client, name: &str) {
-    let api = dynamic_api(client, "v1", "Namespace", None);
-    let ns: DynamicObject = serde_json::from_value(
-        json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}}),
-    )
-    .expect("valid");
-    match api.create(&PostParams::default(), &ns).await {
-        Ok(_) => {}
-        Err(kube::Error::Api(s)) if s.code == 409 => {}
-        Err(e) => panic!("creating namespace {name}: {e}"),
-    }
-}
-
-/// Polls `probe` every 50 ms until it returns `Some`, or panics after `timeout`.
-pub async fn wait_for<T, F, Fut>(what: &str, timeout: Duration, mut probe: F) -> T
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Option<T>>,
-{
-    let deadline = tokio::time::Instant::now() + timeout;
-    loop {
-        if let Some(found) = probe().await {
-            return found;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "timed out after {timeout:?} waiting for {what}"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
-/// A git repository on disk, driven with the git command line.
-pub struct GitRepo {
-    pub dir: PathBuf,
-}
-
-impl GitRepo {
-    pub fn init(dir: &Path) -> Self {
-        std::fs::create_dir_all(dir).expect("repository directory");
-        let repo = Self {
-            dir: dir.to_path_buf(),
-        };
-        repo.git(&["init", "-q", "-b", "main"]);
-        repo.git(&["config", "user.email", "test@ferry.invalid"]);
-        repo.git(&["config", "user.name", "ferry test"]);
-        repo
-    }
-
-    pub fn git(&self, args: &[&str]) -> String {
-        let out = Command::new("git")
-            .args(args)
-            .current_dir(&self.dir)
-            .output()
-            .expect("git runs");
-        assert!(
-            out.status.success(),
-            "git {args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8_lossy(&out.stdout).trim().to_owned()
-    }
-
-    pub fn write(&self, path: &str, content: &str) {
-        let file = self.dir.join(path);
-        std::fs::create_dir_all(file.parent().expect("files have parents"))
-            .expect("parent directory");
-        std::fs::write(file, content).expect("file written");
-    }
-
-    pub fn remove(&self, path: &str) {
-        self.git(&["rm", "-q", path]);
-    }
-
-    /// Commits everything and returns the commit hash.
-    pub fn commit(&self, message: &str) -> String {
-        self.git(&["add", "-A"]);
-        self.git(&["commit", "-q", "-m", message]);
-        self.git(&["rev-parse", "HEAD"])
-    }
-
-    pub fn url(&self) -> String {
-        format!("file://{}", self.dir.display())
-    }
 }
 
 pub fn configmap(name: &str, namespace: &str, data: &str) -> String {
