@@ -5,7 +5,7 @@ use regex::Regex;
 
 #[derive(Debug, Default)]
 pub struct Glob {
-    re: Option<Regex>,
+    re: Option<std::sync::Arc<Regex>>,
 }
 
 impl Glob {

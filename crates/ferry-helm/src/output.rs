@@ -85,15 +85,19 @@ pub struct TemplateOutput {
 
 fn separator() -> &'static Regex {
     static RE: OnceLock<Regex> = OnceLock::new();
-    RE.get_or_init(|| Regex::new(r"(?:^|\s*\n)---\s*").expect("static regex"))
+    // Go's `\s` is ASCII whitespace only
+    RE.get_or_init(|| Regex::new(r"(?:^|[\t\n\f\r ]*\n)---[\t\n\f\r ]*").expect("static regex"))
 }
 
-/// Helm's `SplitManifests`: documents of a template's output, trimmed, empty ones dropped.
+/// Helm 4's `SplitManifests`: documents of a template's output with leading whitespace
+/// trimmed, blank ones dropped. Trailing whitespace stays: the separator's pattern eats it
+/// before a `---`, so only a template's last document keeps its final newline, and
+/// `helm template` then prints a blank line after it.
 pub fn split_manifests(text: &str) -> Vec<String> {
     separator()
-        .split(text.trim())
-        .filter(|d| !d.is_empty())
-        .map(|d| d.trim().to_string())
+        .split(text.trim_start())
+        .filter(|d| !d.trim().is_empty())
+        .map(|d| d.trim_start().to_string())
         .collect()
 }
 
@@ -236,7 +240,10 @@ mod tests {
         let kinds: Vec<&str> = m.iter().map(|x| x.kind.as_str()).collect();
         assert_eq!(kinds, vec!["Service", "Deployment", "Widget"]);
         assert_eq!(h.len(), 1);
-        assert_eq!(split_manifests("a: 1\n---\nb: 2\n"), vec!["a: 1", "b: 2"]);
+        assert_eq!(
+            split_manifests("\n a: 1 \n---\n\n  b: 2\n\n"),
+            vec!["a: 1", "b: 2\n\n"]
+        );
         // Go's regexp: the first separator's trailing `\s*` eats the newline the second one
         // would need, so the second `---` stays in the document, as in Helm.
         assert_eq!(

@@ -4,22 +4,24 @@
 
 use std::cell::RefCell;
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use regex::Regex;
 
 const LIMIT: usize = 1024;
 
 thread_local! {
-    static CACHE: RefCell<HashMap<String, Option<Regex>>> = RefCell::new(HashMap::new());
+    static CACHE: RefCell<HashMap<String, Option<Arc<Regex>>>> = RefCell::new(HashMap::new());
 }
 
-/// `Regex::new(expr).ok()`, remembered per thread.
-pub(crate) fn compile(expr: &str) -> Option<Regex> {
+/// `Regex::new(expr).ok()`, remembered per thread. Shared rather than cloned: a cloned
+/// `Regex` starts with an empty matching cache, which costs about as much to build again.
+pub(crate) fn compile(expr: &str) -> Option<Arc<Regex>> {
     CACHE.with(|c| {
         if let Some(r) = c.borrow().get(expr) {
             return r.clone();
         }
-        let r = Regex::new(expr).ok();
+        let r = Regex::new(expr).ok().map(Arc::new);
         let mut c = c.borrow_mut();
         if c.len() >= LIMIT {
             c.clear();

@@ -9,7 +9,7 @@ struct Pattern {
     must_dir: bool,
     /// match against the base name only
     base_only: bool,
-    re: Regex,
+    re: std::sync::Arc<Regex>,
 }
 
 #[derive(Debug, Default)]
@@ -18,7 +18,7 @@ pub struct Rules {
 }
 
 /// Go's `filepath.Match` pattern as an anchored regex; `None` for a malformed pattern.
-pub fn go_match_regex(pattern: &str) -> Option<Regex> {
+pub fn go_match_regex(pattern: &str) -> Option<std::sync::Arc<Regex>> {
     let chars: Vec<char> = pattern.chars().collect();
     let mut out = String::from("^");
     let mut i = 0;

@@ -11,7 +11,8 @@ no list indices into lists from files, where strvals.ParseInto would differ from
 chart is then installed with a client-only dry run, as `helm template` does, with the release
 name, namespace, --kube-version and --api-versions. expected.yaml is the release manifest
 (trimmed, plus a newline) followed, unless --no-hooks, by the hooks as `helm template` prints
-them: "---\\n# Source: <path>\\n<hook document>\\n". The SDK's release JSON does not carry the
+them: "---\\n# Source: <path>\\n<hook document>\\n", each document split off as Helm 4's
+SplitManifests does (leading whitespace trimmed, trailing kept). The SDK's release JSON does not carry the
 hooks, so they are taken from the SDK's render of the same values, split and picked out by
 their helm.sh/hook annotation; every hook of a case has the same kind, so Helm's stable sort
 by kind keeps them in template path order."""
@@ -38,10 +39,11 @@ def hooks(rendered):
     for path in sorted(rendered):
         if path.endswith("NOTES.txt") or os.path.basename(path).startswith("_"):
             continue
-        for doc in re.split(r"(?:^|\s*\n)---\s*", rendered[path].strip()):
-            doc = doc.strip()
-            if not doc:
+        # Helm 4's SplitManifests: leading whitespace trimmed, trailing whitespace kept
+        for doc in re.split(r"(?:^|[\t\n\f\r ]*\n)---[\t\n\f\r ]*", rendered[path].lstrip()):
+            if not doc.strip():
                 continue
+            doc = doc.lstrip()
             obj = yaml.safe_load(doc)
             ann = ((obj or {}).get("metadata") or {}).get("annotations") or {}
             if "helm.sh/hook" in ann:
