@@ -1,7 +1,7 @@
 //! SOPS decryption in the loop: a Secret encrypted with age stays encrypted in Git and reaches
 //! the cluster decrypted, as do the SOPS files kustomize secret generators read; a file that
 //! cannot be decrypted fails the reconcile naming the file, with nothing applied; the plaintext
-//! never shows in logs, events or status.
+//! never shows in logs, events, status or the files the controller writes.
 
 #![allow(clippy::unwrap_used)] // helpers outside #[test] functions unwrap too
 
@@ -109,7 +109,20 @@ fn secret_value(secret: &Secret, key: &str) -> Option<String> {
         })
 }
 
-/// No event, status or log line of the test shows the plaintext (or its base64).
+/// Every regular file under `dir`.
+fn collect_files(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let path = entry.path();
+        match entry.file_type() {
+            Ok(t) if t.is_dir() => collect_files(&path, out),
+            Ok(t) if t.is_file() => out.push(path),
+            _ => {}
+        }
+    }
+}
+
+/// No event, status, log line or file written by the controller shows the plaintext (or its
+/// base64).
 async fn assert_nothing_leaks(env: &Env, kustomizations: &[&str], logs: &Captured) {
     let events: kube::Api<Event> = kube::Api::namespaced(env.client.clone(), "flux-system");
     let events = events.list(&ListParams::default()).await.unwrap();
@@ -126,6 +139,26 @@ async fn assert_nothing_leaks(env: &Env, kustomizations: &[&str], logs: &Capture
         assert!(
             !status.contains(PLAINTEXT) && !status.contains(&b64),
             "status of {ks} leaks the secret"
+        );
+    }
+    // Nor any file the controller wrote: the checkout, the artifact cache and storage (the
+    // Git repository beside them holds only the encrypted files).
+    let mut files = Vec::new();
+    collect_files(env.dir.path(), &mut files);
+    assert!(
+        files
+            .iter()
+            .any(|f| f.starts_with(env.dir.path().join("artifacts"))
+                || f.starts_with(env.dir.path().join("storage"))),
+        "the controller wrote artifacts under the test directory: {files:?}"
+    );
+    for file in &files {
+        let bytes = std::fs::read(file).unwrap_or_default();
+        let text = String::from_utf8_lossy(&bytes);
+        assert!(
+            !text.contains(PLAINTEXT) && !text.contains(&b64),
+            "{} holds the decrypted secret",
+            file.display()
         );
     }
     let logs = String::from_utf8(logs.0.lock().unwrap().clone()).unwrap();
