@@ -8,6 +8,8 @@
 #![allow(clippy::print_stdout)]
 
 use std::io::Write;
+
+use sha2::Digest;
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -237,4 +239,70 @@ fn main() {
         "artifact size          : ferry {} bytes | tar czf {} bytes",
         last.size, peer_size
     );
+    fast_import(&bare, COMMITS + CHANGES, 1, true);
+    breakdown(&spec, &store, &cache);
+}
+
+/// Where the time of a one-file change goes: each phase of `reconcile_git` run on its own.
+fn breakdown(spec: &GitSpec, store: &ArtifactStore, cache: &GitCache) {
+    use ferry_source::artifact::archive::write_tree_archive;
+    use ferry_source::artifact::reuse::Reusable;
+    use ferry_source::git::{RepoUrl, fetch, transport};
+
+    let url = RepoUrl::parse(&spec.url).expect("url");
+    let creds = Credentials::none();
+    let redactor = ferry_source::redact::Redactor::default();
+    let session =
+        transport::Session::new(&url, &creds, &redactor, spec.timeout, u64::MAX).expect("session");
+    let checkout = spec.reference.checkout();
+    cache
+        .with_repo(&url.redacted(), spec.timeout, |cached| {
+            let t = Instant::now();
+            let resolved = fetch::fetch(cached, &session, &checkout)?;
+            let fetch_time = t.elapsed();
+            let repo = &cached.repo;
+            let archive = |reuse: &Reusable| {
+                let t = Instant::now();
+                let out = write_tree_archive(repo, resolved.commit, None, &[], reuse, Vec::new())
+                    .expect("archive");
+                (t.elapsed(), out)
+            };
+            let (cold, cold_out) = archive(&Reusable::default());
+            let t = Instant::now();
+            let reuse = store.reusable(&spec.object);
+            let load = t.elapsed();
+            let (warm, warm_out) = archive(&reuse);
+            let t = Instant::now();
+            let digest = sha2::Sha256::digest(&warm_out.writer);
+            let hash = t.elapsed();
+            let t = Instant::now();
+            let mut writer = store.create(&spec.object, u64::MAX)?;
+            writer.write_all(&warm_out.writer).expect("write");
+            writer.set_piece_index(warm_out.index);
+            store.commit(
+                &spec.object,
+                writer,
+                "breakdown.tar.gz",
+                "breakdown",
+                "breakdown",
+                Default::default(),
+            )?;
+            let commit = t.elapsed();
+            println!(
+                "breakdown of one change: fetch {:.1} ms | archive without reuse {:.1} ms ({} pieces, {} bytes) | load piece indexes {:.1} ms | archive with reuse {:.1} ms ({} reused, {} compressed) | sha256 {:.1} ms ({}) | store write+fsync+rename+gc {:.1} ms",
+                ms(fetch_time),
+                ms(cold),
+                cold_out.stats.compressed_pieces,
+                cold_out.writer.len(),
+                ms(load),
+                ms(warm),
+                warm_out.stats.reused_pieces,
+                warm_out.stats.compressed_pieces,
+                ms(hash),
+                &hex::encode(digest)[..8],
+                ms(commit),
+            );
+            Ok(())
+        })
+        .expect("breakdown");
 }

@@ -328,6 +328,28 @@ async fn store_keeps_the_last_n_and_serves_them_over_http() {
         |a: &ferry_source::Artifact| env.store.local_path(&a.path).expect("path").is_file();
     assert!(!exists(&artifacts[0]), "the oldest is collected");
     assert!(exists(&artifacts[1]) && exists(&artifacts[2]));
+    // Its metadata and piece index go with it: only the kept artifacts' remain.
+    let object_dir = env
+        .store
+        .local_path(&artifacts[2].path)
+        .expect("path")
+        .parent()
+        .expect("object dir")
+        .to_path_buf();
+    let mut names: Vec<String> = std::fs::read_dir(&object_dir)
+        .expect("object dir")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().to_string())
+        .collect();
+    names.sort();
+    let mut expected: Vec<String> = artifacts[1..]
+        .iter()
+        .flat_map(|a| {
+            let file = a.path.rsplit('/').next().expect("file name").to_string();
+            [format!(".{file}.idx"), format!(".{file}.json"), file]
+        })
+        .collect();
+    expected.sort();
+    assert_eq!(names, expected);
 
     let (status, body) = http_get(&artifacts[2].url).await;
     assert_eq!(status, 200);
@@ -339,4 +361,50 @@ async fn store_keeps_the_last_n_and_serves_them_over_http() {
     );
     let (status, _) = http_get(&artifacts[0].url).await;
     assert_eq!(status, 404);
+}
+
+#[tokio::test]
+async fn the_first_fetch_is_shallow_and_later_ones_fetch_only_new_commits() {
+    let ws = GitWorkspace::new("master").await.expect("workspace");
+    for i in 0..30 {
+        ws.write("history.yaml", format!("step: {i}\n"))
+            .expect("write");
+        ws.commit(&format!("step {i}")).await.expect("commit");
+    }
+    let daemon = GitDaemon::start(&ws.bare).await.expect("daemon");
+    let env = Env::new();
+    let s = spec("shallow", &daemon.url(), GitReference::default());
+    let first = env.run(&s, &Credentials::none()).await.expect("first");
+    // One commit, its root tree and its blob: none of the 29 earlier commits.
+    assert_eq!(first.fetch.received_objects, 3, "{:?}", first.fetch);
+    let cache_dir = env
+        .cache
+        .dir_for(&ferry_source::redact::redact_url(&daemon.url()));
+    let cached = git2::Repository::open_bare(&cache_dir).expect("cache repository");
+    assert!(cached.is_shallow(), "the object cache is shallow");
+    let count = |repo: &git2::Repository| {
+        let mut walk = repo.revwalk().expect("revwalk");
+        walk.push_ref("refs/heads/master").expect("branch cached");
+        walk.count()
+    };
+    assert_eq!(count(&cached), 1);
+
+    for i in 30..33 {
+        ws.write("history.yaml", format!("step: {i}\n"))
+            .expect("write");
+        ws.commit(&format!("step {i}")).await.expect("commit");
+    }
+    let next = env.run(&s, &Credentials::none()).await.expect("next");
+    assert_eq!(
+        next.fetch.received_objects, 9,
+        "three new commits with their tree and blob: {:?}",
+        next.fetch
+    );
+    let cached = git2::Repository::open_bare(&cache_dir).expect("cache repository");
+    assert_eq!(
+        count(&cached),
+        4,
+        "the new commits on top of the shallow one"
+    );
+    assert_eq!(env.files(&next)["history.yaml"], b"step: 32\n");
 }

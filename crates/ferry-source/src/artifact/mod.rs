@@ -2,7 +2,9 @@
 //! them and the HTTP server other controllers download them from.
 
 pub mod archive;
+pub mod gzip;
 pub mod ignore;
+pub mod reuse;
 pub mod server;
 pub mod store;
 

@@ -8,6 +8,7 @@ use std::path::{Component, Path, PathBuf};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use super::reuse::{PieceIndex, Reusable};
 use super::{Artifact, ObjectKey};
 use crate::error::SourceError;
 
@@ -35,6 +36,14 @@ pub struct ArtifactWriter {
     hasher: Sha256,
     written: u64,
     limit: u64,
+    pieces: Option<PieceIndex>,
+}
+
+impl ArtifactWriter {
+    /// Where the artifact's compressed pieces are, stored next to it for the next artifact.
+    pub fn set_piece_index(&mut self, index: PieceIndex) {
+        self.pieces = Some(index);
+    }
 }
 
 /// The `io::Error` payload of a write past the size limit.
@@ -138,6 +147,7 @@ impl ArtifactStore {
             hasher: Sha256::new(),
             written: 0,
             limit,
+            pieces: None,
         })
     }
 
@@ -157,6 +167,7 @@ impl ArtifactStore {
             temp,
             hasher,
             written,
+            pieces,
             ..
         } = writer;
         let file = file
@@ -165,6 +176,21 @@ impl ArtifactStore {
         file.sync_all().map_err(|e| Self::storage_err(&temp, e))?;
         drop(file);
         let target = dir.join(file_name);
+        let index_path = dir.join(index_name(file_name));
+        // The index names the artifact's size: one left over from an earlier artifact of the
+        // same name, or written for one that never landed, is ignored when read.
+        if let Some(pieces) = pieces {
+            let temp_index = dir.join(format!(".tmp-{}-{}", std::process::id(), unique()));
+            let written_index = fs::write(&temp_index, pieces.encode(written))
+                .and_then(|()| fs::rename(&temp_index, &index_path));
+            if let Err(e) = written_index {
+                // Only reuse is lost; the artifact itself is fine.
+                tracing::warn!(path = %index_path.display(), error = %e, "failed to write the piece index");
+                let _ = fs::remove_file(&temp_index);
+            }
+        } else {
+            let _ = fs::remove_file(&index_path);
+        }
         fs::rename(&temp, &target).map_err(|e| Self::storage_err(&target, e))?;
         let path = format!("{}/{}/{}/{}", key.kind, key.namespace, key.name, file_name);
         let artifact = Artifact {
@@ -214,8 +240,34 @@ impl ArtifactStore {
         for (_, name) in artifacts.into_iter().skip(self.retention - 1) {
             let _ = fs::remove_file(dir.join(&name));
             let _ = fs::remove_file(dir.join(sidecar_name(&name)));
+            let _ = fs::remove_file(dir.join(index_name(&name)));
         }
         Ok(())
+    }
+
+    /// The compressed pieces of `key`'s retained artifacts, newest first, for a new artifact
+    /// to copy from.
+    pub fn reusable(&self, key: &ObjectKey) -> Reusable {
+        let mut reusable = Reusable::default();
+        let Ok(dir) = self.object_dir(key) else {
+            return reusable;
+        };
+        let Ok(entries) = fs::read_dir(&dir) else {
+            return reusable;
+        };
+        let mut artifacts: Vec<_> = entries
+            .filter_map(Result::ok)
+            .filter_map(|entry| {
+                let name = entry.file_name().to_string_lossy().to_string();
+                let modified = entry.metadata().and_then(|m| m.modified()).ok();
+                (!name.starts_with('.')).then_some((modified, name))
+            })
+            .collect();
+        artifacts.sort_by_key(|a| std::cmp::Reverse(a.0));
+        for (_, name) in artifacts.into_iter().take(self.retention) {
+            reusable.add(&dir.join(&name), &dir.join(index_name(&name)));
+        }
+        reusable
     }
 
     /// Touches an artifact that is reused so GC counts it as the newest.
@@ -231,6 +283,10 @@ impl ArtifactStore {
 
 fn sidecar_name(file_name: &str) -> String {
     format!(".{file_name}.json")
+}
+
+fn index_name(file_name: &str) -> String {
+    format!(".{file_name}.idx")
 }
 
 fn unique() -> u64 {

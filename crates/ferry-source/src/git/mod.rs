@@ -24,7 +24,7 @@ pub use reference::{Checkout, GitReference};
 pub use transport::FetchStats;
 pub use url::{RepoUrl, Transport};
 
-use crate::artifact::archive::{ArchiveError, IncludedArchive, write_tree_archive};
+use crate::artifact::archive::{ArchiveError, ArchiveStats, IncludedArchive, write_tree_archive};
 use crate::artifact::store::{ArtifactStore, TooLarge};
 use crate::artifact::{Artifact, ObjectKey};
 use crate::credentials::Credentials;
@@ -112,6 +112,8 @@ pub struct Outcome {
     pub fetch: FetchStats,
     /// The included artifacts, for `status.includedArtifacts`.
     pub included: Vec<Artifact>,
+    /// What packing the new artifact took (none when the stored one was reused).
+    pub archive: Option<ArchiveStats>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -178,7 +180,14 @@ pub fn reconcile_git_blocking(
         let verified = match &spec.verify {
             Some(v) => {
                 let shown = resolved.pointer.clone().unwrap_or_else(|| hash.clone());
-                Some(crate::verify::verify(repo, &v.keys, v.mode, resolved.commit, resolved.tag, &shown)?)
+                Some(crate::verify::verify(
+                    repo,
+                    &v.keys,
+                    v.mode,
+                    resolved.commit,
+                    resolved.tag,
+                    &shown,
+                )?)
             }
             None => None,
         };
@@ -190,28 +199,75 @@ pub fn reconcile_git_blocking(
             && existing.revision == revision
         {
             store.touch(&spec.object, &file_name);
-            return Ok(Outcome { artifact: existing, changed: false, commit, verified, fetch: resolved.stats, included });
+            return Ok(Outcome {
+                artifact: existing,
+                changed: false,
+                commit,
+                verified,
+                fetch: resolved.stats,
+                included,
+                archive: None,
+            });
         }
-        let archive_err = |cause: String| SourceError::Archive { url: url.redacted(), commit: hash.clone(), cause };
+        let archive_err = |cause: String| SourceError::Archive {
+            url: url.redacted(),
+            commit: hash.clone(),
+            cause,
+        };
+        let reuse = store.reusable(&spec.object);
         let writer = store.create(&spec.object, spec.limits.max_artifact_bytes)?;
-        let written = write_tree_archive(repo, resolved.commit, spec.ignore.as_deref(), &includes, writer);
-        let writer = match written {
-            Ok((writer, stats)) => {
-                tracing::debug!(object = %spec.object, files = stats.files, bytes = stats.bytes, "archived");
-                writer
+        let written = write_tree_archive(
+            repo,
+            resolved.commit,
+            spec.ignore.as_deref(),
+            &includes,
+            &reuse,
+            writer,
+        );
+        let (writer, stats) = match written {
+            Ok(archive) => {
+                let stats = archive.stats;
+                tracing::debug!(
+                    object = %spec.object, files = stats.files, bytes = stats.bytes,
+                    reused = stats.reused_pieces, compressed = stats.compressed_pieces, "archived"
+                );
+                let mut writer = archive.writer;
+                writer.set_piece_index(archive.index);
+                (writer, stats)
             }
             Err(e) => {
                 return Err(match e {
-                    ArchiveError::Io(io) if io.get_ref().is_some_and(|inner| inner.is::<TooLarge>()) => {
-                        SourceError::SizeLimit { url: url.redacted(), limit: spec.limits.max_artifact_bytes, what: "artifact" }
+                    ArchiveError::Io(io)
+                        if io.get_ref().is_some_and(|inner| inner.is::<TooLarge>()) =>
+                    {
+                        SourceError::SizeLimit {
+                            url: url.redacted(),
+                            limit: spec.limits.max_artifact_bytes,
+                            what: "artifact",
+                        }
                     }
                     ArchiveError::Include { name, cause } => SourceError::Include { name, cause },
                     other => archive_err(other.to_string()),
                 });
             }
         };
-        let artifact = store.commit(&spec.object, writer, &file_name, &revision, &fingerprint, Default::default())?;
-        Ok(Outcome { artifact, changed: true, commit, verified, fetch: resolved.stats, included })
+        let artifact = store.commit(
+            &spec.object,
+            writer,
+            &file_name,
+            &revision,
+            &fingerprint,
+            Default::default(),
+        )?;
+        Ok(Outcome {
+            artifact,
+            changed: true,
+            commit,
+            verified,
+            fetch: resolved.stats,
+            included,
+            archive: Some(stats),
+        })
     })
 }
 
