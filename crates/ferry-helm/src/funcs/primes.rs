@@ -69,7 +69,7 @@ pub fn random_prime(bits: i32, e: u32, ctx: &mut BigNumContext) -> Result<BigNum
             let sieved = primes
                 .iter()
                 .zip(&residues)
-                .all(|(&p, &r)| (r + delta % p) % p != 0);
+                .all(|(&p, &r)| !(r + delta % p).is_multiple_of(p));
             // p ≡ 1 (mod e) would make e share a factor with p-1 (e is prime)
             let e_ok = (u64::from(base_mod_e) + u64::from(delta)) % u64::from(e) != 1;
             if sieved && e_ok {

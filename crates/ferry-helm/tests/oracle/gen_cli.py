@@ -15,7 +15,8 @@ them: "---\\n# Source: <path>\\n<hook document>\\n", each document split off as 
 SplitManifests does (leading whitespace trimmed, trailing kept). The SDK's release JSON does not carry the
 hooks, so they are taken from the SDK's render of the same values, split and picked out by
 their helm.sh/hook annotation; every hook of a case has the same kind, so Helm's stable sort
-by kind keeps them in template path order."""
+by kind keeps them in template path order. Lines that differ between two renders (randAlphaNum
+in a name...) are listed in random-lines.txt (1-based); the test only checks their length."""
 import argparse, json, os, re, sys
 import yaml
 
@@ -81,16 +82,30 @@ def case(dir):
         opts["kube_version"] = a.kube_version
     if a.api_versions:
         opts["api_versions"] = a.api_versions
-    rel = sdk.template(chart, a.name, values, opts)
-    out = rel["manifest"].strip() + "\n"
-    if not a.no_hooks:
-        handle = sdk.load(chart)
-        try:
-            out += hooks(sdk.render(handle, values, {"name": a.name, "namespace": a.namespace, "is_install": True}))
-        finally:
-            sdk.free(handle)
+    def once():
+        rel = sdk.template(chart, a.name, values, opts)
+        out = rel["manifest"].strip() + "\n"
+        if not a.no_hooks:
+            handle = sdk.load(chart)
+            try:
+                out += hooks(sdk.render(handle, values, {"name": a.name, "namespace": a.namespace, "is_install": True}))
+            finally:
+                sdk.free(handle)
+        return out
+
+    out, again = once(), once()
+    first, second = out.split("\n"), again.split("\n")
+    if len(first) != len(second):
+        sys.exit(f"{dir}: two renders differ in line count; cannot mask")
+    random = [str(i + 1) for i, (x, y) in enumerate(zip(first, second)) if x != y]
     with open(os.path.join(dir, "expected.yaml"), "w") as f:
         f.write(out)
+    rl = os.path.join(dir, "random-lines.txt")
+    if random:
+        with open(rl, "w") as f:
+            f.write("\n".join(random) + "\n")
+    elif os.path.exists(rl):
+        os.remove(rl)
     with open(os.path.join(dir, "helm-version.txt"), "w") as f:
         f.write(sdk.version() + "\n")
 
