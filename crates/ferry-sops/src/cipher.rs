@@ -252,4 +252,32 @@ mod tests {
         assert_eq!(decrypt("", &key, "x:"), Ok(Value::Str(String::new())));
         assert_eq!(decrypt("plain", &key, "x:"), Err(CipherError::Format));
     }
+
+    /// sops' own cipher test vector (tests/data/sops/getsops-sops/aes-gcm-vector.json):
+    /// the key is 32 ASCII 'f', the value "foo" at path `bar`.
+    #[test]
+    fn sops_published_vector_opens_only_with_its_additional_data() {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/data/sops/getsops-sops/aes-gcm-vector.json");
+        let vector: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(path).expect("fixture")).expect("JSON");
+        let cases = vector["cases"].as_array().expect("cases");
+        assert_eq!(cases.len(), 2);
+        for case in cases {
+            let key_hex = case["key_hex"].as_str().expect("key");
+            let key: [u8; 32] = hex::decode(key_hex)
+                .expect("hex")
+                .try_into()
+                .expect("32 bytes");
+            let enc = case["enc"].as_str().expect("enc");
+            let aad = case["aad"].as_str().expect("aad");
+            let got = decrypt(enc, &key, aad);
+            if case["expect"] == "ok" {
+                assert_eq!(got, Ok(Value::Str("foo".into())));
+                assert_eq!(case["plaintext"], "foo");
+            } else {
+                assert_eq!(got, Err(CipherError::Authentication));
+            }
+        }
+    }
 }
