@@ -241,6 +241,28 @@ fn main() {
     );
     fast_import(&bare, COMMITS + CHANGES, 1, true);
     breakdown(&spec, &store, &cache);
+
+    // A long-running controller: many more changes into the same cache (one pack per fetch).
+    let more: usize = std::env::var("FERRY_BENCH_MORE_CHANGES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
+    if more > 0 {
+        let mut times = Vec::new();
+        for k in 0..more {
+            fast_import(&bare, COMMITS + CHANGES + 1 + k, 1, true);
+            let t = Instant::now();
+            reconcile_git_blocking(&spec, &creds, &store, &cache).expect("ferry change");
+            times.push(t.elapsed());
+        }
+        let tail: Vec<Duration> = times[times.len().saturating_sub(10)..].to_vec();
+        let head: Vec<Duration> = times[..times.len().min(10)].to_vec();
+        println!(
+            "after {more} more changes: first ten median {:.1} ms | last ten median {:.1} ms",
+            ms(median(head)),
+            ms(median(tail))
+        );
+    }
 }
 
 /// Where the time of a one-file change goes: each phase of `reconcile_git` run on its own.
