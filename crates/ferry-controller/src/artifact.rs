@@ -4,6 +4,7 @@
 //! Kustomizations of one revision download and unpack it once.
 
 use std::{
+    collections::HashMap,
     io::Read,
     path::{Component, Path, PathBuf},
     sync::Arc,
@@ -40,13 +41,20 @@ pub enum ArtifactError {
 pub struct ArtifactFetcher {
     http: reqwest::Client,
     cache_dir: PathBuf,
-    /// Serialises extraction per process; downloads of different digests still overlap because
-    /// the lock is only taken around the rename into the cache.
-    extract_lock: Arc<Mutex<()>>,
+    /// One gate per digest: the first reconcile that needs an artifact downloads and extracts
+    /// it while the others wait for it (a thousand Kustomizations on one source would
+    /// otherwise download it a thousand times); different digests proceed in parallel.
+    gates: Arc<std::sync::Mutex<HashMap<String, Arc<Mutex<()>>>>>,
 }
 
 impl ArtifactFetcher {
     pub fn new(cache_dir: impl Into<PathBuf>) -> Self {
+        // reqwest is built without a bundled TLS provider (ring comes with kube, no aws-lc
+        // build); make sure ring is the process default even before any kube client exists.
+        if rustls::crypto::CryptoProvider::get_default().is_none() {
+            // An error means another thread installed one first: just as good.
+            let _ = rustls::crypto::ring::default_provider().install_default();
+        }
         let http = reqwest::Client::builder()
             .timeout(Duration::from_secs(120))
             .build()
@@ -54,7 +62,7 @@ impl ArtifactFetcher {
         Self {
             http,
             cache_dir: cache_dir.into(),
-            extract_lock: Arc::default(),
+            gates: Arc::default(),
         }
     }
 
@@ -66,6 +74,12 @@ impl ArtifactFetcher {
             .ok_or_else(|| ArtifactError::UnsupportedDigest(digest.to_owned()))?;
         let dir = self.cache_dir.join(hex);
         if dir.is_dir() {
+            return Ok(dir);
+        }
+        let gate = self.gate(hex);
+        let _only_one = gate.lock().await;
+        if dir.is_dir() {
+            // Extracted by the reconcile that held the gate before us.
             return Ok(dir);
         }
         let bytes = self.download(url).await?;
@@ -92,9 +106,8 @@ impl ArtifactFetcher {
                 digest: digest_owned,
                 reason,
             })?;
-        let _guard = self.extract_lock.lock().await;
         if dir.is_dir() {
-            // Another reconcile won the race; ours is redundant.
+            // Another process sharing the cache (a restarted controller) got there first.
             let _ = std::fs::remove_dir_all(&staging);
         } else if let Err(err) = std::fs::rename(&staging, &dir) {
             let _ = std::fs::remove_dir_all(&staging);
@@ -104,6 +117,11 @@ impl ArtifactFetcher {
             });
         }
         Ok(dir)
+    }
+
+    fn gate(&self, hex: &str) -> Arc<Mutex<()>> {
+        let mut gates = self.gates.lock().unwrap_or_else(|p| p.into_inner());
+        Arc::clone(gates.entry(hex.to_owned()).or_default())
     }
 
     async fn download(&self, url: &str) -> Result<Vec<u8>, ArtifactError> {
@@ -155,6 +173,10 @@ impl ArtifactFetcher {
             let name = name.to_string_lossy();
             if !name.starts_with('.') && !keep.contains(&name.as_ref()) {
                 std::fs::remove_dir_all(entry.path())?;
+                self.gates
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .remove(name.as_ref());
                 removed += 1;
             }
         }
@@ -261,6 +283,57 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let err = extract(&gz.finish().unwrap(), &dir.path().join("root")).unwrap_err();
         assert!(err.contains("escapes"), "{err}");
+    }
+
+    /// Serves `body` to every request on a loopback port, counting the requests.
+    async fn serve(body: Vec<u8>) -> (String, Arc<std::sync::atomic::AtomicUsize>) {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}/artifact.tar.gz", listener.local_addr().unwrap());
+        let requests = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let counter = Arc::clone(&requests);
+        tokio::spawn(async move {
+            loop {
+                let (mut stream, _) = listener.accept().await.unwrap();
+                counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                let body = body.clone();
+                tokio::spawn(async move {
+                    let mut head = [0u8; 1024];
+                    let _ = stream.read(&mut head).await;
+                    let reply = format!(
+                        "HTTP/1.1 200 OK\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
+                        body.len()
+                    );
+                    let _ = stream.write_all(reply.as_bytes()).await;
+                    let _ = stream.write_all(&body).await;
+                });
+            }
+        });
+        (url, requests)
+    }
+
+    /// Many reconciles asking for one new revision at once (a thousand Kustomizations on one
+    /// GitRepository): one download, one extraction, every caller gets the tree.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn concurrent_fetches_of_one_digest_download_it_once() {
+        let bytes = tarball(&[("app/cm.yaml", b"kind: ConfigMap")]);
+        let digest = format!("sha256:{}", hex::encode(Sha256::digest(&bytes)));
+        let (url, requests) = serve(bytes).await;
+        let cache = tempfile::tempdir().unwrap();
+        let fetcher = ArtifactFetcher::new(cache.path());
+        let fetches = (0..50).map(|_| {
+            let fetcher = fetcher.clone();
+            let (url, digest) = (url.clone(), digest.clone());
+            tokio::spawn(async move { fetcher.fetch(&url, &digest).await })
+        });
+        for fetch in fetches.collect::<Vec<_>>() {
+            let dir = fetch.await.unwrap().unwrap();
+            assert_eq!(
+                std::fs::read_to_string(dir.join("app/cm.yaml")).unwrap(),
+                "kind: ConfigMap"
+            );
+        }
+        assert_eq!(requests.load(std::sync::atomic::Ordering::SeqCst), 1);
     }
 
     #[test]

@@ -176,3 +176,52 @@ async fn fetches_serves_fails_recovers_and_suspends() {
     );
     env.stop().await;
 }
+
+/// A spec error cannot be fixed by retrying: Stalled=True with the reason, no Reconciling, no
+/// artifact; fixing the spec reconciles at once and clears Stalled.
+#[tokio::test]
+async fn an_invalid_spec_stalls_until_it_is_fixed() {
+    let env = Env::start().await;
+    env.repo
+        .write("deploy/cm.yaml", &common::configmap("a", "default", "1"));
+    env.repo.commit("first");
+    env.create_git_repository("repo", "10m").await;
+    wait_repo(&env, "repo", "Ready=True", |r| {
+        ready(r).is_some_and(|(s, _)| s == "True")
+    })
+    .await;
+
+    patch(&env, json!({"spec": {"ref": {"semver": "not a range"}}})).await;
+    let repo = wait_repo(&env, "repo", "Stalled=True", |r| {
+        r.status
+            .as_ref()
+            .is_some_and(|s| condition::is_true(&s.conditions, condition::STALLED))
+    })
+    .await;
+    assert_eq!(ready(&repo).map(|(s, _)| s), Some("False".to_owned()));
+    let status = repo.status.clone().expect("status");
+    let stalled = condition::find(&status.conditions, condition::STALLED).expect("Stalled");
+    assert!(
+        stalled.message.contains("not a range"),
+        "{}",
+        stalled.message
+    );
+    assert!(condition::find(&status.conditions, condition::RECONCILING).is_none());
+    assert_eq!(
+        status.observed_generation, repo.metadata.generation,
+        "a stalled object is up to date"
+    );
+
+    patch(
+        &env,
+        json!({"spec": {"ref": {"semver": null, "branch": "main"}}}),
+    )
+    .await;
+    let repo = wait_repo(&env, "repo", "Ready=True again", |r| {
+        ready(r).is_some_and(|(s, _)| s == "True")
+    })
+    .await;
+    let status = repo.status.expect("status");
+    assert!(condition::find(&status.conditions, condition::STALLED).is_none());
+    env.stop().await;
+}

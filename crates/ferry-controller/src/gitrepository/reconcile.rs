@@ -480,9 +480,9 @@ impl<'a> Run<'a> {
         let count = failures
             .entry((self.namespace.clone(), self.name.clone()))
             .or_insert(0);
-        let delay = BASE_BACKOFF.saturating_mul(1u32 << (*count).min(16));
+        let delay = backoff_delay(*count, interval);
         *count = count.saturating_add(1);
-        delay.min(interval.max(BASE_BACKOFF))
+        delay
     }
 
     fn reset_backoff(&self) {
@@ -501,8 +501,7 @@ impl<'a> Run<'a> {
         if fraction <= 0.0 {
             return interval;
         }
-        let spread = (rand::random::<f64>() * 2.0 - 1.0) * fraction;
-        interval.mul_f64(1.0 + spread)
+        jittered(interval, fraction, rand::random::<f64>())
     }
 
     async fn set_finalizers(&self, present: bool) -> Result<(), Error> {
@@ -572,5 +571,62 @@ fn to_source_artifact(a: &Artifact) -> ferry_source::Artifact {
         last_update_time: a.last_update_time.clone(),
         size: a.size.and_then(|s| u64::try_from(s).ok()).unwrap_or(0),
         metadata: a.metadata.clone().unwrap_or_default(),
+    }
+}
+
+/// The retry delay after `failures` earlier failures in a row: 5 s doubling each time, never
+/// more than the interval (nor less than 5 s), as source-controller backs off.
+fn backoff_delay(failures: u32, interval: Duration) -> Duration {
+    let delay = BASE_BACKOFF.saturating_mul(1u32 << failures.min(16));
+    delay.min(interval.max(BASE_BACKOFF))
+}
+
+/// `interval` spread by up to ±`fraction` (`unit` is uniform in [0, 1)), so that many
+/// GitRepositories created together do not fetch in lockstep.
+fn jittered(interval: Duration, fraction: f64, unit: f64) -> Duration {
+    if fraction <= 0.0 {
+        return interval;
+    }
+    interval.mul_f64(1.0 + (unit * 2.0 - 1.0) * fraction)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn failures_back_off_exponentially_up_to_the_interval() {
+        let ten_minutes = Duration::from_secs(600);
+        let delays: Vec<u64> = (0..9)
+            .map(|n| backoff_delay(n, ten_minutes).as_secs())
+            .collect();
+        assert_eq!(delays, [5, 10, 20, 40, 80, 160, 320, 600, 600]);
+        // A short interval caps the delay, but never below the base.
+        assert_eq!(
+            backoff_delay(3, Duration::from_secs(30)),
+            Duration::from_secs(30)
+        );
+        assert_eq!(
+            backoff_delay(0, Duration::from_secs(1)),
+            Duration::from_secs(5)
+        );
+        // No overflow however long it has been failing.
+        assert_eq!(backoff_delay(u32::MAX, ten_minutes), ten_minutes);
+    }
+
+    #[test]
+    fn jitter_stays_within_the_fraction() {
+        let minute = Duration::from_secs(60);
+        assert_eq!(jittered(minute, 0.0, 0.9), minute);
+        assert_eq!(jittered(minute, 0.05, 0.0), Duration::from_secs(57));
+        assert_eq!(jittered(minute, 0.05, 0.5), minute);
+        assert!(jittered(minute, 0.05, 0.999_999) <= Duration::from_secs(63));
+        for i in 0..100 {
+            let d = jittered(minute, 0.1, f64::from(i) / 100.0);
+            assert!(
+                d >= Duration::from_secs(54) && d < Duration::from_secs(66),
+                "{d:?}"
+            );
+        }
     }
 }

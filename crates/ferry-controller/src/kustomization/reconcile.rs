@@ -480,37 +480,35 @@ impl<'a> Run<'a> {
     }
 
     /// The opt-in policy gate (see [`policy`]): denies stop the apply, warnings are reported.
+    /// Policies and live objects are read from the cluster the Kustomization applies to.
     async fn check_policies(
         &self,
         artifact: &std::path::Path,
         objects: &[Value],
         revision: &str,
     ) -> Result<(), Failure> {
-        let Some(path) = self
-            .ks
-            .annotations()
-            .get(policy::POLICY_PATH_ANNOTATION)
-            .cloned()
-        else {
-            return Ok(());
+        let denied = |e: &dyn std::fmt::Display| {
+            Failure::new(
+                reason::POLICY_VIOLATION,
+                format!("policies could not be evaluated: {e}"),
+            )
         };
-        let artifact = artifact.to_path_buf();
-        let objects = objects.to_vec();
-        let verdict =
-            tokio::task::spawn_blocking(move || policy::check(&artifact, &path, &objects))
-                .await
-                .map_err(|e| {
-                    Failure::new(
-                        reason::POLICY_VIOLATION,
-                        format!("policy check task failed: {e}"),
-                    )
-                })?
-                .map_err(|e| {
-                    Failure::new(
-                        reason::POLICY_VIOLATION,
-                        format!("policies could not be evaluated: {e}"),
-                    )
-                })?;
+        let gate = match policy::Gate::from_annotations(self.ks.annotations()) {
+            Ok(Some(gate)) => gate,
+            Ok(None) => return Ok(()),
+            Err(e) => return Err(denied(&e)),
+        };
+        let target = self.target().await.map_err(|e| denied(&e))?;
+        // In the controller's own cluster, read as Gatekeeper's sync does: with the controller's
+        // identity, not the (possibly narrow) impersonated one.
+        let client = if target.local {
+            self.ctx.client.clone()
+        } else {
+            target.client.clone()
+        };
+        let verdict = policy::check(&gate, artifact, &client, &target.resources, objects)
+            .await
+            .map_err(|e| denied(&e))?;
         match verdict {
             policy::Verdict::Deny(message) => Err(Failure::new(reason::POLICY_VIOLATION, message)),
             policy::Verdict::Pass(warnings) if !warnings.is_empty() => {
