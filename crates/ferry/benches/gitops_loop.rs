@@ -8,6 +8,12 @@
 //! are the published ones (flux-benchmark RESULTS.md, v2.9.0, 1000 Kustomizations: 4m13s and
 //! 223 MiB on a 16-core runner), printed beside ours for the ratio.
 //!
+//! The peer measured in the same run is kubectl 1.33 (what Argo CD's sync runs): the same 5000
+//! objects, already rendered, applied with `kubectl apply --server-side` to a fresh embedded API
+//! server and waited for with `kubectl wait --for=condition=Available`. It does less than the
+//! loop (no fetch, no build, no inventory, no prune), so it is a floor for an apply pipeline.
+//! kubectl is `$KUBECTL`, else /usr/lib/google-cloud-sdk/bin/kubectl.1.33.
+//!
 //! `cargo bench -p ferry --bench gitops_loop [-- COUNT]` (default 1000).
 
 // A benchmark program: it unwraps what must work and prints its report.
@@ -31,6 +37,7 @@ use kube::{
 use serde_json::json;
 
 const FLUX_SECONDS: f64 = 253.0;
+const KUBECTL: &str = "/usr/lib/google-cloud-sdk/bin/kubectl.1.33";
 const FLUX_MIB: f64 = 223.0;
 
 fn git(dir: &Path, args: &[&str]) -> String {
@@ -47,6 +54,31 @@ fn git(dir: &Path, args: &[&str]) -> String {
     String::from_utf8_lossy(&out.stdout).trim().to_owned()
 }
 
+/// The app's files: a ServiceAccount, Deployment, Service, HPA and ConfigMap, as in Flux's
+/// benchmark. `{message}` is replaced in the ConfigMap.
+const APP_FILES: [(&str, &str); 5] = [
+    (
+        "sa.yaml",
+        "apiVersion: v1\nkind: ServiceAccount\nmetadata:\n  name: podinfo\n",
+    ),
+    (
+        "cm.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: podinfo\ndata:\n  message: \"{message}\"\n",
+    ),
+    (
+        "svc.yaml",
+        "apiVersion: v1\nkind: Service\nmetadata:\n  name: podinfo\nspec:\n  selector:\n    app: podinfo\n  ports:\n  - port: 9898\n    targetPort: 9898\n",
+    ),
+    (
+        "hpa.yaml",
+        "apiVersion: autoscaling/v2\nkind: HorizontalPodAutoscaler\nmetadata:\n  name: podinfo\nspec:\n  scaleTargetRef:\n    apiVersion: apps/v1\n    kind: Deployment\n    name: podinfo\n  minReplicas: 1\n  maxReplicas: 2\n  metrics:\n  - type: Resource\n    resource:\n      name: cpu\n      target:\n        type: Utilization\n        averageUtilization: 90\n",
+    ),
+    (
+        "deploy.yaml",
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: podinfo\nspec:\n  replicas: 1\n  selector:\n    matchLabels:\n      app: podinfo\n  template:\n    metadata:\n      labels:\n        app: podinfo\n    spec:\n      serviceAccountName: podinfo\n      containers:\n      - name: podinfo\n        image: ghcr.io/stefanprodan/podinfo:6.7.0\n        ports:\n        - containerPort: 9898\n",
+    ),
+];
+
 fn write_app(repo: &Path, message: &str) -> String {
     let app = repo.join("app");
     std::fs::create_dir_all(&app).unwrap();
@@ -55,15 +87,9 @@ fn write_app(repo: &Path, message: &str) -> String {
         "resources: [sa.yaml, deploy.yaml, svc.yaml, hpa.yaml, cm.yaml]\n",
     )
     .unwrap();
-    std::fs::write(
-        app.join("sa.yaml"),
-        "apiVersion: v1\nkind: ServiceAccount\nmetadata:\n  name: podinfo\n",
-    )
-    .unwrap();
-    std::fs::write(app.join("cm.yaml"), format!("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: podinfo\ndata:\n  message: \"{message}\"\n")).unwrap();
-    std::fs::write(app.join("svc.yaml"), "apiVersion: v1\nkind: Service\nmetadata:\n  name: podinfo\nspec:\n  selector:\n    app: podinfo\n  ports:\n  - port: 9898\n    targetPort: 9898\n").unwrap();
-    std::fs::write(app.join("hpa.yaml"), "apiVersion: autoscaling/v2\nkind: HorizontalPodAutoscaler\nmetadata:\n  name: podinfo\nspec:\n  scaleTargetRef:\n    apiVersion: apps/v1\n    kind: Deployment\n    name: podinfo\n  minReplicas: 1\n  maxReplicas: 2\n  metrics:\n  - type: Resource\n    resource:\n      name: cpu\n      target:\n        type: Utilization\n        averageUtilization: 90\n").unwrap();
-    std::fs::write(app.join("deploy.yaml"), "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: podinfo\nspec:\n  replicas: 1\n  selector:\n    matchLabels:\n      app: podinfo\n  template:\n    metadata:\n      labels:\n        app: podinfo\n    spec:\n      serviceAccountName: podinfo\n      containers:\n      - name: podinfo\n        image: ghcr.io/stefanprodan/podinfo:6.7.0\n        ports:\n        - containerPort: 9898\n").unwrap();
+    for (file, text) in APP_FILES {
+        std::fs::write(app.join(file), text.replace("{message}", message)).unwrap();
+    }
     git(repo, &["add", "-A"]);
     git(
         repo,
@@ -144,8 +170,14 @@ fn main() {
     runtime.block_on(bench(count));
 }
 
-async fn bench(count: usize) {
-    let dir = tempfile::tempdir().unwrap();
+/// An embedded API server like the one the loop runs on, with its kubeconfig and a client.
+async fn start_server(
+    dir: &Path,
+) -> (
+    ferry_apiserver::RunningApiServer,
+    std::path::PathBuf,
+    Client,
+) {
     let server = ApiServer::builder()
         .ephemeral()
         .port(0)
@@ -156,7 +188,7 @@ async fn bench(count: usize) {
         .start()
         .await
         .expect("embedded API server");
-    let kubeconfig = dir.path().join("kubeconfig");
+    let kubeconfig = dir.join("kubeconfig");
     server.write_kubeconfig(&kubeconfig).unwrap();
     let config = kube::Config::from_custom_kubeconfig(
         kube::config::Kubeconfig::read_from(&kubeconfig).unwrap(),
@@ -165,6 +197,77 @@ async fn bench(count: usize) {
     .await
     .unwrap();
     let client = Client::try_from(config).unwrap();
+    (server, kubeconfig, client)
+}
+
+async fn create_namespaces(client: &Client, names: impl Iterator<Item = String>) {
+    let namespaces = dynamic(client, "v1", "Namespace", "namespaces", None);
+    for name in names {
+        let ns: DynamicObject = serde_json::from_value(
+            json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}}),
+        )
+        .unwrap();
+        namespaces
+            .create(&PostParams::default(), &ns)
+            .await
+            .unwrap();
+    }
+}
+
+/// kubectl applying the same objects, rendered, with server-side apply, then waiting for the
+/// Deployments: the time both take.
+async fn kubectl_peer(count: usize) -> Duration {
+    let dir = tempfile::tempdir().unwrap();
+    let (server, kubeconfig, client) = start_server(dir.path()).await;
+    create_namespaces(&client, (0..count).map(|i| format!("app-{i:04}"))).await;
+    let manifests = dir.path().join("manifests");
+    std::fs::create_dir_all(&manifests).unwrap();
+    for i in 0..count {
+        let docs: Vec<String> = APP_FILES
+            .iter()
+            .map(|(_, text)| {
+                text.replace("{message}", "v1").replacen(
+                    "metadata:\n  name: podinfo\n",
+                    &format!("metadata:\n  name: podinfo\n  namespace: app-{i:04}\n"),
+                    1,
+                )
+            })
+            .collect();
+        std::fs::write(
+            manifests.join(format!("app-{i:04}.yaml")),
+            docs.join("---\n"),
+        )
+        .unwrap();
+    }
+    let kubectl = std::env::var("KUBECTL").unwrap_or_else(|_| KUBECTL.to_owned());
+    let run = |args: &[&str]| {
+        let status = Command::new(&kubectl)
+            .args(args)
+            .arg("--kubeconfig")
+            .arg(&kubeconfig)
+            .stdout(Stdio::null())
+            .status()
+            .expect("kubectl runs");
+        assert!(status.success(), "kubectl {args:?}");
+    };
+    let started = Instant::now();
+    run(&["apply", "--server-side", "-f", manifests.to_str().unwrap()]);
+    run(&[
+        "wait",
+        "--for=condition=Available",
+        "deployments",
+        "--all",
+        "-A",
+        "--timeout=600s",
+    ]);
+    let took = started.elapsed();
+    server.shutdown().await;
+    took
+}
+
+async fn bench(count: usize) {
+    let dir = tempfile::tempdir().unwrap();
+    let (server, kubeconfig, client) = start_server(dir.path()).await;
 
     let crds: Api<CustomResourceDefinition> = Api::all(client.clone());
     for crd in ferry_api::crd::all() {
@@ -178,22 +281,13 @@ async fn bench(count: usize) {
         .unwrap();
     }
     tokio::time::sleep(Duration::from_millis(500)).await;
-    let namespaces = dynamic(&client, "v1", "Namespace", "namespaces", None);
-    for i in 0..=count {
-        let name = if i == count {
-            "flux-system".to_owned()
-        } else {
-            format!("app-{i:04}")
-        };
-        let ns: DynamicObject = serde_json::from_value(
-            json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}}),
-        )
-        .unwrap();
-        namespaces
-            .create(&PostParams::default(), &ns)
-            .await
-            .unwrap();
-    }
+    create_namespaces(
+        &client,
+        (0..count)
+            .map(|i| format!("app-{i:04}"))
+            .chain(["flux-system".to_owned()]),
+    )
+    .await;
 
     let repo = dir.path().join("repo");
     std::fs::create_dir_all(&repo).unwrap();
@@ -326,6 +420,7 @@ async fn bench(count: usize) {
     let _ = controller.kill();
     let _ = controller.wait();
     server.shutdown().await;
+    let peer = kubectl_peer(count).await;
 
     let mib = hwm as f64 / 1024.0;
     println!(
@@ -335,6 +430,11 @@ async fn bench(count: usize) {
         "  all Ready:          {:>8.2} s   (Flux v2.9 published: {FLUX_SECONDS:.0} s on 16 cores; ratio {:.1}x)",
         all_ready.as_secs_f64(),
         FLUX_SECONDS / all_ready.as_secs_f64()
+    );
+    println!(
+        "  kubectl 1.33 apply --server-side + wait of the same objects, same run: {:>8.2} s (ratio {:.2}x)",
+        peer.as_secs_f64(),
+        peer.as_secs_f64() / all_ready.as_secs_f64()
     );
     println!(
         "  controller peak RSS:{mib:>8.1} MiB (Flux v2.9 published: {FLUX_MIB:.0} MiB; ratio {:.1}x)",
