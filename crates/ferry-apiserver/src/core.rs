@@ -89,6 +89,8 @@ pub struct ListOptions {
     pub fields: FieldSelector,
     pub limit: Option<usize>,
     pub continue_token: Option<String>,
+    /// `resourceVersionMatch=Exact`: the list as it was at this resourceVersion.
+    pub exact: Option<u64>,
 }
 
 pub struct ListResult {
@@ -214,7 +216,18 @@ impl Core {
         let namespace = if info.namespaced { namespace } else { None };
         let mut start: Option<(String, String)> = None;
         let snapshot = match opts.continue_token.as_deref().filter(|t| !t.is_empty()) {
-            None => self.store.list(&info.storage_key(), namespace),
+            None => match opts.exact {
+                None => self.store.list(&info.storage_key(), namespace),
+                Some(at) => {
+                    let current = self.store.current_rv();
+                    if at > current {
+                        return Err(ApiError::too_large_resource_version(at, current));
+                    }
+                    self.store
+                        .list_at(&info.storage_key(), namespace, at)
+                        .map_err(|e| store_error(info, e, ""))?
+                }
+            },
             Some(token) => {
                 // Later pages show the objects as they were when the first page was served.
                 let (token_rv, ns, name) = decode_continue(token)?;

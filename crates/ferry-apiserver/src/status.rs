@@ -273,6 +273,22 @@ impl ApiError {
         )
     }
 
+    /// 504 for a list at a resourceVersion the server has not reached (`errors.NewTooLargeResourceVersionError`).
+    pub fn too_large_resource_version(requested: u64, current: u64) -> Self {
+        let mut details = Map::new();
+        details.insert(
+            "causes".into(),
+            json!([{"reason": "ResourceVersionTooLarge", "message": "Too large resource version"}]),
+        );
+        details.insert("retryAfterSeconds".into(), json!(1));
+        Self::new(
+            504,
+            "Timeout",
+            format!("Timeout: Too large resource version: {requested}, current: {current}"),
+        )
+        .with_details(details)
+    }
+
     pub fn gone(message: impl Into<String>) -> Self {
         Self::new(410, "Gone", message)
     }

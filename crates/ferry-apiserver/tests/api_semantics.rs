@@ -246,6 +246,41 @@ async fn set_based_label_selectors_and_field_selectors() {
         seen, before,
         "pages cover the first page's revision exactly once"
     );
+
+    // resourceVersionMatch=Exact lists that same revision; "0" is a 422.
+    let at = first.metadata.resource_version.clone().unwrap();
+    let exact = all
+        .list(
+            &ListParams::default()
+                .at(&at)
+                .matching(kube::api::VersionMatch::Exact),
+        )
+        .await
+        .unwrap();
+    assert_eq!(names(&exact.items), before);
+    assert_eq!(
+        exact.metadata.resource_version.as_deref(),
+        Some(at.as_str())
+    );
+    // (A future resourceVersion is a 504, which kube-rs retries: http_edges checks it with curl.)
+    let answer = raw(
+        &client,
+        Method::GET,
+        "/api/v1/configmaps?resourceVersion=0&resourceVersionMatch=Exact",
+        &[],
+        "",
+    )
+    .await;
+    assert_eq!(answer.code, 422, "{}", answer.body);
+    let latest = all
+        .list(
+            &ListParams::default()
+                .at("0")
+                .matching(kube::api::VersionMatch::NotOlderThan),
+        )
+        .await
+        .unwrap();
+    assert!(names(&latest.items).contains(&"b/zz-late".to_owned()));
     let kube::Error::Api(status) = all
         .list(&ListParams::default().continue_token("not-a-token"))
         .await

@@ -129,3 +129,20 @@ async fn tokens_come_from_a_token_auth_file() {
     let (got, body) = tokio::task::block_in_place(|| curl(&server, &[&url]));
     assert_eq!((got, body["code"].as_i64()), (401, Some(401)));
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn exact_lists_at_a_future_resource_version_time_out() {
+    let server = TestApiServer::start().await;
+    let auth = format!("Authorization: Bearer {}", server.token());
+    let url = format!(
+        "{}/api/v1/configmaps?resourceVersion=999999&resourceVersionMatch=Exact",
+        server.url()
+    );
+    let (code, body) = tokio::task::block_in_place(|| curl(&server, &["-H", &auth, &url]));
+    assert_eq!(code, 504, "{body}");
+    assert_eq!(body["reason"], "Timeout");
+    assert_eq!(
+        body["details"]["causes"][0]["reason"],
+        "ResourceVersionTooLarge"
+    );
+}

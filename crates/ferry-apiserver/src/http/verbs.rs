@@ -82,7 +82,8 @@ async fn serve_inner(
                 return Err(verb_denied("list"));
             }
             let representation = negotiate(&headers)?;
-            let opts = list_options(&info, &query)?;
+            let mut opts = list_options(&info, &query)?;
+            opts.exact = exact_resource_version(&query, opts.continue_token.is_some())?;
             let ns = target.namespace.as_deref();
             let result = core.list(&info, ns, &opts)?;
             let reader = Reader::new(core, &info);
@@ -283,8 +284,59 @@ pub fn list_options(info: &ResourceInfo, query: &Query) -> Result<ListOptions, A
         labels,
         fields,
         limit,
-        continue_token: query.get("continue").map(str::to_owned),
+        continue_token: query
+            .get("continue")
+            .filter(|c| !c.is_empty())
+            .map(str::to_owned),
+        // Lists only (watches check resourceVersionMatch with sendInitialEvents).
+        exact: None,
     })
+}
+
+/// `resourceVersionMatch`, checked as ValidateListOptions does: `Exact` yields the version to
+/// list at; `NotOlderThan` (and no match) serve the latest state, which is never older.
+fn exact_resource_version(query: &Query, has_continue: bool) -> Result<Option<u64>, ApiError> {
+    let Some(matching) = query.get("resourceVersionMatch").filter(|m| !m.is_empty()) else {
+        return Ok(None);
+    };
+    let rv = query.get("resourceVersion").unwrap_or_default();
+    let forbidden = |message: String| {
+        ApiError::invalid_field(
+            "ListOptions",
+            "meta.k8s.io",
+            "",
+            "resourceVersionMatch",
+            "FieldValueForbidden",
+            format!("Forbidden: {message}"),
+        )
+    };
+    if rv.is_empty() {
+        return Err(forbidden(
+            "resourceVersionMatch is forbidden unless resourceVersion is provided".into(),
+        ));
+    }
+    if has_continue {
+        return Err(forbidden(
+            "resourceVersionMatch is forbidden when continue is provided".into(),
+        ));
+    }
+    match matching {
+        "NotOlderThan" => Ok(None),
+        "Exact" if rv == "0" => Err(forbidden(
+            "resourceVersionMatch \"exact\" is forbidden for resourceVersion \"0\"".into(),
+        )),
+        "Exact" => crate::core::parse_rv(rv).map(Some),
+        other => Err(ApiError::invalid_field(
+            "ListOptions",
+            "meta.k8s.io",
+            "",
+            "resourceVersionMatch",
+            "FieldValueNotSupported",
+            format!(
+                "Unsupported value: {other:?}: supported values: \"Exact\", \"NotOlderThan\", \"\""
+            ),
+        )),
+    }
 }
 
 /// The options of a write; `options_kind` names them in errors (`CreateOptions`,
