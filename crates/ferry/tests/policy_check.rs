@@ -1,8 +1,14 @@
 //! `ferry policy check` run as a program: Gatekeeper library policies on a directory of
-//! manifests, each output format, and the exit code a pull-request pipeline relies on.
+//! manifests, each output format, and the exit code a pull-request pipeline relies on; and the
+//! `--kustomization` form against a real API server (live objects, the cluster's constraints).
+
+mod common;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
+
+use kube::api::{ApiResource, DynamicObject, GroupVersionKind, Patch, PatchParams};
+use serde_json::{Value, json};
 
 fn library(path: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -159,5 +165,217 @@ fn a_kustomize_overlay_is_built_before_the_check() {
     assert!(
         text.contains("kustomization.yaml DENY Ingress/team/web "),
         "{text}"
+    );
+}
+
+/// The controller's policy test data (templates written for ferry, Gatekeeper's CRDs).
+fn gate_data(name: &str) -> String {
+    std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../ferry-controller/tests/data/policies")
+            .join(name),
+    )
+    .expect("test data is readable")
+}
+
+/// Server-side applies a YAML object whose resource is `plural`.
+async fn apply(client: &kube::Client, plural: &str, yaml: &str) {
+    let object: Value = ferry_yaml::from_str(yaml).expect("test YAML parses");
+    let api_version = object["apiVersion"].as_str().expect("apiVersion");
+    let (group, version) = api_version.rsplit_once('/').unwrap_or(("", api_version));
+    let gvk = GroupVersionKind::gvk(group, version, object["kind"].as_str().expect("kind"));
+    let resource = ApiResource::from_gvk_with_plural(&gvk, plural);
+    let api: kube::Api<DynamicObject> = match object["metadata"]["namespace"].as_str() {
+        Some(ns) => kube::Api::namespaced_with(client.clone(), ns, &resource),
+        None => kube::Api::all_with(client.clone(), &resource),
+    };
+    api.patch(
+        object["metadata"]["name"].as_str().expect("name"),
+        &PatchParams::apply("kubectl").force(),
+        &Patch::Apply(&object),
+    )
+    .await
+    .expect("apply succeeds");
+}
+
+async fn wait_established(client: &kube::Client, name: &str) {
+    let crds = common::dynamic_api(
+        client,
+        "apiextensions.k8s.io/v1",
+        "CustomResourceDefinition",
+        None,
+    );
+    common::wait_for(
+        &format!("CRD {name} established"),
+        std::time::Duration::from_secs(10),
+        || {
+            let crds = crds.clone();
+            async move {
+                let crd = serde_json::to_value(crds.get(name).await.ok()?).ok()?;
+                crd["status"]["conditions"]
+                    .as_array()?
+                    .iter()
+                    .any(|c| c["type"] == "Established" && c["status"] == "True")
+                    .then_some(())
+            }
+        },
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_kustomization_is_checked_against_live_objects_and_the_clusters_constraints() {
+    let env = common::Env::without_controllers().await;
+    // The Kustomization moves everything into namespace shop, as the controller would.
+    env.create_kustomization(
+        "shop",
+        json!({"interval": "1h", "path": "./shop", "prune": true, "targetNamespace": "shop"}),
+    )
+    .await;
+    common::create_namespace(&env.client, "shop").await;
+    common::create_namespace(&env.client, "team-b").await;
+    // Live: another team's Ingress holding the host, and the ConfigMap as applied before.
+    apply(
+        &env.client,
+        "ingresses",
+        "apiVersion: networking.k8s.io/v1\nkind: Ingress\nmetadata:\n  name: storefront\n  namespace: team-b\nspec:\n  rules:\n  - host: shop.example.com\n",
+    )
+    .await;
+    apply(
+        &env.client,
+        "configmaps",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: settings\n  namespace: shop\n  labels:\n    team: payments\n",
+    )
+    .await;
+
+    // The local checkout: an Ingress for the same host and the ConfigMap handed to another team.
+    let checkout = env.dir.path().join("checkout/shop");
+    common::write(
+        &checkout.join("ingress.yaml"),
+        "apiVersion: networking.k8s.io/v1\nkind: Ingress\nmetadata:\n  name: web\nspec:\n  rules:\n  - host: shop.example.com\n",
+    );
+    common::write(
+        &checkout.join("settings.yaml"),
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: settings\n  labels:\n    team: search\n---\napiVersion: v1\nkind: Pod\nmetadata:\n  name: web\nspec:\n  containers:\n  - name: web\n    image: nginx:latest\n",
+    );
+    let policies = env.dir.path().join("policies");
+    common::write(
+        &policies.join("ingress-template.yaml"),
+        &gate_data("uniqueingresshost-template.yaml"),
+    );
+    common::write(
+        &policies.join("ingress-constraint.yaml"),
+        &std::fs::read_to_string(library(
+            "uniqueingresshost/samples/unique-ingress-host/constraint.yaml",
+        ))
+        .expect("library constraint is readable"),
+    );
+    common::write(
+        &policies.join("labels-template.yaml"),
+        &gate_data("immutablelabels-template.yaml"),
+    );
+    common::write(
+        &policies.join("labels-constraint.yaml"),
+        "apiVersion: constraints.gatekeeper.sh/v1beta1\nkind: K8sImmutableLabels\nmetadata:\n  name: team-is-immutable\nspec:\n  match:\n    kinds:\n      - apiGroups: [\"\"]\n        kinds: [\"ConfigMap\"]\n  parameters:\n    labels: [\"team\"]\n",
+    );
+    let checkout_arg = checkout.display().to_string();
+    let policies_arg = policies.display().to_string();
+
+    // --policies: both violations come from live objects only (the rendered set alone has one
+    // Ingress per host and no old ConfigMap).
+    let run = env
+        .ferry(&[
+            "policy",
+            "check",
+            "--kustomization",
+            "shop",
+            "-n",
+            "flux-system",
+            "--path",
+            &checkout_arg,
+            "--policies",
+            &policies_arg,
+        ])
+        .await
+        .expect_code(1);
+    assert!(
+        run.stdout.contains("DENY Ingress/shop/web K8sUniqueIngressHost/unique-ingress-host: ingress host conflicts with an existing ingress <shop.example.com>"),
+        "{}", run.stdout
+    );
+    assert!(
+        run.stdout.contains("DENY ConfigMap/shop/settings K8sImmutableLabels/team-is-immutable: label <team> is immutable: <payments> cannot become <search>"),
+        "{}", run.stdout
+    );
+    // Without the live objects the same check passes.
+    let offline = Command::new(env!("CARGO_BIN_EXE_ferry"))
+        .args(["policy", "check"])
+        .arg(&checkout)
+        .arg("--policies")
+        .arg(&policies)
+        .output()
+        .expect("the ferry binary runs");
+    assert_eq!(
+        offline.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&offline.stdout)
+    );
+
+    // No --policies: the cluster's constraints, and an error while Gatekeeper is missing.
+    let args = [
+        "policy",
+        "check",
+        "--kustomization",
+        "shop",
+        "--path",
+        &checkout_arg,
+        "-o",
+        "json",
+    ];
+    let run = env.ferry(&args).await;
+    assert_ne!(run.code, 0);
+    assert!(
+        run.stderr.contains("is OPA Gatekeeper installed?"),
+        "{}",
+        run.stderr
+    );
+    apply(
+        &env.client,
+        "customresourcedefinitions",
+        &gate_data("gatekeeper-crds.yaml"),
+    )
+    .await;
+    wait_established(&env.client, "constrainttemplates.templates.gatekeeper.sh").await;
+    apply(
+        &env.client,
+        "constrainttemplates",
+        &std::fs::read_to_string(library("disallowedtags/template.yaml"))
+            .expect("library template is readable"),
+    )
+    .await;
+    // The CRD Gatekeeper's controller generates for the template's kind (the embedded API
+    // server runs no Gatekeeper, so the test creates it as Gatekeeper would).
+    apply(
+        &env.client,
+        "customresourcedefinitions",
+        "apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nmetadata:\n  name: k8sdisallowedtags.constraints.gatekeeper.sh\nspec:\n  group: constraints.gatekeeper.sh\n  names:\n    kind: K8sDisallowedTags\n    listKind: K8sDisallowedTagsList\n    plural: k8sdisallowedtags\n    singular: k8sdisallowedtags\n  scope: Cluster\n  versions:\n  - name: v1beta1\n    served: true\n    storage: true\n    schema:\n      openAPIV3Schema:\n        type: object\n        x-kubernetes-preserve-unknown-fields: true\n",
+    )
+    .await;
+    wait_established(&env.client, "k8sdisallowedtags.constraints.gatekeeper.sh").await;
+    apply(
+        &env.client,
+        "k8sdisallowedtags",
+        "apiVersion: constraints.gatekeeper.sh/v1beta1\nkind: K8sDisallowedTags\nmetadata:\n  name: no-latest\nspec:\n  match:\n    kinds:\n    - apiGroups: [\"\"]\n      kinds: [\"Pod\"]\n  parameters:\n    tags: [\"latest\"]\n",
+    )
+    .await;
+    let run = env.ferry(&args).await.expect_code(1);
+    let report: Value = serde_json::from_str(&run.stdout).expect("JSON output");
+    let violations = report["violations"].as_array().expect("violations");
+    assert_eq!(violations.len(), 1, "{}", run.stdout);
+    assert_eq!(violations[0]["constraint"], "no-latest", "{}", run.stdout);
+    assert!(
+        run.stdout.contains("Pod") && run.stdout.contains("\"shop\""),
+        "{}",
+        run.stdout
     );
 }

@@ -1,13 +1,25 @@
 //! `ferry policy check [DIR] --policies DIR`: Gatekeeper ConstraintTemplates and constraints
 //! evaluated on the manifests of a directory, for pull-request pipelines.
+//!
+//! `ferry policy check --kustomization NAME [-n NS] --path DIR [--policies DIR]`: the objects the
+//! controller would apply for that Kustomization (read from the cluster; DIR is the local
+//! checkout of its `spec.path`), checked as the controller's policy gate checks them: against
+//! live objects (`oldObject` of UPDATE reviews, `data.inventory`) and, without `--policies`,
+//! against the ConstraintTemplates and constraints installed in the cluster.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use anyhow::Context;
+use anyhow::{Context, bail};
+use ferry_controller::kustomization::policy as gate;
 use ferry_policy::load::{self, Document};
 use ferry_policy::report::{self, Format};
-use ferry_policy::{EnginePreference, Inventory, PolicySet, Review};
+use ferry_policy::{EnginePreference, Inventory, PolicySet, Review, SourceLocation};
+
+use super::{
+    cluster_args::{ClusterArgs, block_on},
+    kustomization_build,
+};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -42,11 +54,19 @@ enum EngineChoice {
 #[derive(Debug, clap::Args)]
 struct CheckArgs {
     /// Directory of manifests: a kustomize overlay (built) or plain YAML (read recursively).
-    #[arg(default_value = ".")]
+    #[arg(default_value = ".", conflicts_with = "kustomization")]
     dir: PathBuf,
-    /// Directory (or file) holding ConstraintTemplates and constraints.
-    #[arg(long)]
-    policies: PathBuf,
+    /// Check what the controller would apply for this Kustomization (read from the cluster,
+    /// namespace -n), built from --path, against live objects of the cluster.
+    #[arg(long, requires = "path")]
+    kustomization: Option<String>,
+    /// With --kustomization: the local checkout of the Kustomization's spec.path.
+    #[arg(long, requires = "kustomization")]
+    path: Option<PathBuf>,
+    /// Directory (or file) holding ConstraintTemplates and constraints. With --kustomization and
+    /// without it, the templates and constraints installed in the cluster (Gatekeeper's).
+    #[arg(long, required_unless_present = "kustomization")]
+    policies: Option<PathBuf>,
     /// Extra objects for `data.inventory` and namespaceSelector (e.g. exported live objects).
     #[arg(long)]
     inventory: Vec<PathBuf>,
@@ -56,10 +76,15 @@ struct CheckArgs {
     /// Engine for templates that carry both Rego and CEL.
     #[arg(long, value_enum, default_value = "rego")]
     engine: EngineChoice,
+    #[command(flatten)]
+    cluster: ClusterArgs,
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     match args.command {
+        Command::Check(args) if args.kustomization.is_some() => {
+            block_on(check_kustomization(args))?
+        }
         Command::Check(args) => check(args),
     }
 }
@@ -114,15 +139,26 @@ fn is_policy_or_config(value: &serde_json::Value) -> bool {
         || api_version.starts_with("constraints.gatekeeper.sh/")
 }
 
-fn check(args: CheckArgs) -> anyhow::Result<ExitCode> {
-    let policies: Vec<serde_json::Value> =
-        read(&args.policies)?.into_iter().map(|d| d.value).collect();
-    let set = PolicySet::from_objects(policies)
-        .with_context(|| format!("loading policies from {}", args.policies.display()))?
+fn compile(policies: Vec<serde_json::Value>, args: &CheckArgs) -> anyhow::Result<PolicySet> {
+    let from = match &args.policies {
+        Some(path) => path.display().to_string(),
+        None => "the cluster".to_owned(),
+    };
+    Ok(PolicySet::from_objects(policies)
+        .with_context(|| format!("loading policies from {from}"))?
         .with_engine_preference(match args.engine {
             EngineChoice::Cel => EnginePreference::Cel,
             EngineChoice::Rego => EnginePreference::Rego,
-        });
+        }))
+}
+
+fn check(args: CheckArgs) -> anyhow::Result<ExitCode> {
+    let Some(policies_path) = &args.policies else {
+        bail!("--policies is required without --kustomization");
+    };
+    let policies: Vec<serde_json::Value> =
+        read(policies_path)?.into_iter().map(|d| d.value).collect();
+    let set = compile(policies, &args)?;
 
     let documents: Vec<Document> = render(&args.dir)?
         .into_iter()
@@ -147,8 +183,62 @@ fn check(args: CheckArgs) -> anyhow::Result<ExitCode> {
         };
         reviews.push(review.with_location(document.source));
     }
-    let outcome = set.evaluate(&reviews, &inventory);
-    let format = match args.output {
+    evaluate_and_print(&set, &reviews, &inventory, args.output)
+}
+
+/// The `--kustomization` form: rendered as the controller renders, reviewed as its gate
+/// reviews (the reading of the cluster is the gate's own code).
+async fn check_kustomization(args: CheckArgs) -> anyhow::Result<ExitCode> {
+    let (Some(name), Some(path)) = (&args.kustomization, &args.path) else {
+        bail!("--kustomization needs --path");
+    };
+    let namespace = &args.cluster.namespace;
+    let client = args.cluster.client().await?;
+    let resources = ferry_apply::Resources::new();
+    let ks = kustomization_build::from_cluster(&client, namespace, name).await?;
+    let substitution = kustomization_build::substitution(Some(&client), &ks, false).await?;
+    let objects = kustomization_build::render(path, &ks, substitution).await?;
+
+    let policies = match &args.policies {
+        Some(dir) => read(dir)?.into_iter().map(|d| d.value).collect(),
+        None => gate::cluster_policies(&client, &resources)
+            .await
+            .context("reading the cluster's ConstraintTemplates and constraints (no --policies)")?,
+    };
+    let set = compile(policies, &args)?;
+    let live = gate::live_objects(&client, &resources, &objects, gate::uses_inventory(&set))
+        .await
+        .context("reading live objects")?;
+    let (reviews, mut inventory) = live.reviews_and_inventory(objects);
+    for extra in &args.inventory {
+        inventory.extend(read(extra)?.into_iter().map(|d| d.value));
+    }
+    // Violations point at the kustomization file (or the directory) that produced the objects.
+    let file = kustomization_file(path)
+        .unwrap_or_else(|| path.clone())
+        .display()
+        .to_string();
+    let reviews: Vec<Review> = reviews
+        .into_iter()
+        .map(|review| {
+            review.with_location(SourceLocation {
+                file: file.clone(),
+                line: None,
+            })
+        })
+        .collect();
+    evaluate_and_print(&set, &reviews, &inventory, args.output)
+}
+
+/// Evaluates, prints in the chosen format, and exits 1 on a `deny` violation.
+fn evaluate_and_print(
+    set: &PolicySet,
+    reviews: &[Review],
+    inventory: &Inventory,
+    output: Output,
+) -> anyhow::Result<ExitCode> {
+    let outcome = set.evaluate(reviews, inventory);
+    let format = match output {
         Output::Text => Format::Text,
         Output::Json => Format::Json,
         Output::Github => Format::Github,
