@@ -460,3 +460,72 @@ async fn constraints_installed_in_the_cluster_block_the_apply() {
     assert!(env.get("v1", "Pod", Some("default"), "web").await.is_some());
     env.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn gatekeepers_sync_configuration_decides_which_live_objects_are_referential_data() {
+    let env = Env::start().await;
+    common::create_namespace(&env.client, "team-b").await;
+    apply(
+        &env,
+        "ingresses",
+        &ingress("storefront", "team-b", "shop.example.com"),
+    )
+    .await;
+    // Gatekeeper configured to sync Namespaces only: its webhook would not see the other
+    // team's Ingress, so neither does the gate.
+    env.kubectl_apply(&data("gatekeeper-config-crd.yaml")).await;
+    wait_established(&env, "configs.config.gatekeeper.sh").await;
+    common::create_namespace(&env.client, "gatekeeper-system").await;
+    apply(
+        &env,
+        "configs",
+        "apiVersion: config.gatekeeper.sh/v1alpha1\nkind: Config\nmetadata:\n  name: config\n  namespace: gatekeeper-system\nspec:\n  sync:\n    syncOnly:\n    - group: \"\"\n      version: v1\n      kind: Namespace\n",
+    )
+    .await;
+
+    env.repo.write(
+        "policies/template.yaml",
+        &data("uniqueingresshost-template.yaml"),
+    );
+    env.repo.write(
+        "policies/constraint.yaml",
+        "apiVersion: constraints.gatekeeper.sh/v1beta1\nkind: K8sUniqueIngressHost\nmetadata:\n  name: unique-ingress-host\nspec:\n  match:\n    kinds:\n      - apiGroups: [\"networking.k8s.io\"]\n        kinds: [\"Ingress\"]\n",
+    );
+    env.repo.write(
+        "app/ingress.yaml",
+        &ingress("web", "default", "shop.example.com"),
+    );
+    env.repo.commit("an ingress for shop.example.com");
+    env.create_git_repository("repo", "1s").await;
+    create_kustomization_with(&env, json!({"ferry.dev/policy-path": "./policies"})).await;
+    env.wait_ready("app", "True", None, Duration::from_secs(30))
+        .await;
+    assert!(get_ingress(&env, "default", "web").await.is_some());
+
+    // Once Ingresses are synced too, the same conflict blocks the next revision.
+    apply(
+        &env,
+        "configs",
+        "apiVersion: config.gatekeeper.sh/v1alpha1\nkind: Config\nmetadata:\n  name: config\n  namespace: gatekeeper-system\nspec:\n  sync:\n    syncOnly:\n    - group: \"\"\n      version: v1\n      kind: Namespace\n    - group: networking.k8s.io\n      version: v1\n      kind: Ingress\n",
+    )
+    .await;
+    env.repo.write(
+        "app/docs.yaml",
+        &ingress("docs", "default", "docs.example.com"),
+    );
+    env.repo.commit("docs ingress");
+    let message = env
+        .wait_ready(
+            "app",
+            "False",
+            Some("PolicyViolation"),
+            Duration::from_secs(30),
+        )
+        .await;
+    assert!(
+        message.contains("Ingress/default/web violates K8sUniqueIngressHost/unique-ingress-host"),
+        "{message}"
+    );
+    assert!(get_ingress(&env, "default", "docs").await.is_none());
+    env.stop().await;
+}
