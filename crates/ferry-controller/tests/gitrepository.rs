@@ -225,3 +225,26 @@ async fn an_invalid_spec_stalls_until_it_is_fixed() {
     assert!(condition::find(&status.conditions, condition::STALLED).is_none());
     env.stop().await;
 }
+
+/// The size guard: a repository whose artifact exceeds the configured limit fails with
+/// SizeLimitExceeded and is not stored.
+#[tokio::test]
+async fn a_repository_over_the_size_limit_is_refused() {
+    let env = Env::start_with(|c| c.storage.limits.max_artifact_bytes = 4096).await;
+    // Incompressible content well above 4 KiB once packed: a chain of SHA-256 digests in hex.
+    let mut block = sha2::Sha256::digest(b"ferry");
+    let mut noise = String::new();
+    for _ in 0..400 {
+        noise.push_str(&hex::encode(block));
+        block = sha2::Sha256::digest(block);
+    }
+    env.repo.write("deploy/big.txt", &noise);
+    env.repo.commit("big");
+    env.create_git_repository("repo", "10m").await;
+    let repo = wait_repo(&env, "repo", "Ready=False SizeLimitExceeded", |r| {
+        ready(r).is_some_and(|(s, reason)| s == "False" && reason == "SizeLimitExceeded")
+    })
+    .await;
+    assert!(revision(&repo).is_none(), "nothing stored");
+    env.stop().await;
+}

@@ -177,3 +177,64 @@ async fn get_reconcile_suspend_and_resume_as_flux_does() {
     .await;
     env.stop().await;
 }
+
+/// `ferry create source git` against a cluster: the object is applied, the command waits for
+/// the fetch and prints the revision; a branch that does not exist fails with the reason.
+#[tokio::test(flavor = "multi_thread")]
+async fn create_source_git_waits_for_the_first_fetch() {
+    let env = Env::start().await;
+    env.repo.write("app/settings.yaml", &settings("one"));
+    let commit = env.repo.commit("one");
+    let url = env.repo.url();
+    let run = env
+        .ferry(&[
+            "create",
+            "source",
+            "git",
+            "podinfo",
+            "--url",
+            &url,
+            "--branch",
+            "main",
+            "-n",
+            "flux-system",
+        ])
+        .await
+        .expect_code(0);
+    assert!(
+        run.stdout.contains("✔ GitRepository source created"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout
+            .contains(&format!("fetched revision: main@sha1:{commit}")),
+        "{}",
+        run.stdout
+    );
+    let api: kube::Api<ferry_api::GitRepository> =
+        kube::Api::namespaced(env.client.clone(), "flux-system");
+    let repo = api.get("podinfo").await.unwrap();
+    assert_eq!(repo.spec.url, url);
+    assert_eq!(repo.spec.interval, "1m0s");
+
+    let failed = env
+        .ferry(&[
+            "create",
+            "source",
+            "git",
+            "missing",
+            "--url",
+            &url,
+            "--branch",
+            "nope",
+            "--timeout",
+            "30s",
+            "-n",
+            "flux-system",
+        ])
+        .await
+        .expect_code(1);
+    assert!(failed.stderr.contains("nope"), "{}", failed.stderr);
+    env.stop().await;
+}

@@ -39,6 +39,9 @@ pub struct StorageConfig {
     /// Base URL consumers use; `http://<bind>` when unset.
     pub advertised_url: Option<String>,
     pub retention: usize,
+    /// Largest fetch and artifact accepted; a repository above them fails with
+    /// SizeLimitExceeded (ferry's guard; Flux has none).
+    pub limits: ferry_source::Limits,
 }
 
 impl Default for StorageConfig {
@@ -48,6 +51,7 @@ impl Default for StorageConfig {
             bind: SocketAddr::from(([127, 0, 0, 1], 9090)),
             advertised_url: None,
             retention: ferry_source::artifact::store::DEFAULT_RETENTION,
+            limits: ferry_source::Limits::default(),
         }
     }
 }

@@ -254,6 +254,7 @@ impl<'a> Run<'a> {
         let s = &self.repo.spec;
         let mut spec = GitSpec::new(self.key(), s.url.clone());
         spec.timeout = timeout;
+        spec.limits = self.state.ctx.config.storage.limits;
         spec.ignore = s.ignore.clone();
         if let Some(r) = &s.reference {
             spec.reference = GitReference {

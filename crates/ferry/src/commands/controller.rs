@@ -37,6 +37,12 @@ pub struct Args {
     /// Base URL consumers fetch artifacts from (default: http://<storage-addr>).
     #[arg(long)]
     storage_adv_addr: Option<String>,
+    /// Largest git fetch accepted, in bytes (a bigger repository fails with SizeLimitExceeded).
+    #[arg(long, default_value_t = ferry_source::Limits::default().max_fetch_bytes)]
+    max_fetch_bytes: u64,
+    /// Largest artifact (tar.gz) written, in bytes.
+    #[arg(long, default_value_t = ferry_source::Limits::default().max_artifact_bytes)]
+    max_artifact_bytes: u64,
     /// Address of the /metrics endpoint.
     #[arg(long, default_value = "127.0.0.1:8080")]
     metrics_addr: SocketAddr,
@@ -73,6 +79,10 @@ impl Args {
         }
         config.storage.bind = self.storage_addr;
         config.storage.advertised_url = self.storage_adv_addr.clone();
+        config.storage.limits = ferry_source::Limits {
+            max_fetch_bytes: self.max_fetch_bytes,
+            max_artifact_bytes: self.max_artifact_bytes,
+        };
         config
     }
 }
