@@ -168,6 +168,58 @@ fn a_kustomize_overlay_is_built_before_the_check() {
     );
 }
 
+#[test]
+fn a_helm_chart_is_rendered_before_the_check() {
+    let scratch = setup("chart");
+    let root = &scratch.0;
+    let chart = root.join("chart");
+    std::fs::create_dir_all(chart.join("templates")).expect("scratch dir is writable");
+    std::fs::write(
+        chart.join("Chart.yaml"),
+        "apiVersion: v2\nname: shop\nversion: 0.1.0\n",
+    )
+    .expect("scratch dir is writable");
+    std::fs::write(chart.join("values.yaml"), "hosts: [shop.example.com]\n")
+        .expect("scratch dir is writable");
+    // One Ingress per listed host, named after the release.
+    std::fs::write(
+        chart.join("templates/ingress.yaml"),
+        "{{- range $i, $host := .Values.hosts }}\n---\napiVersion: networking.k8s.io/v1\nkind: Ingress\nmetadata:\n  name: {{ $.Release.Name }}-{{ $i }}\n  namespace: {{ $.Release.Namespace }}\nspec:\n  rules:\n  - host: {{ $host }}\n{{- end }}\n",
+    )
+    .expect("scratch dir is writable");
+    let run = |values: Option<&Path>| {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_ferry"));
+        command
+            .args(["policy", "check"])
+            .arg(&chart)
+            .arg("--policies")
+            .arg(root.join("policies"));
+        if let Some(values) = values {
+            command.arg("-f").arg(values);
+        }
+        let out = command.output().expect("the ferry binary runs");
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let (code, text, stderr) = run(None);
+    assert_eq!(code, Some(0), "{text}{stderr}");
+    // A values file listing the host twice renders two conflicting Ingresses.
+    let values = root.join("twice.yaml");
+    std::fs::write(&values, "hosts: [shop.example.com, shop.example.com]\n")
+        .expect("scratch dir is writable");
+    let (code, text, stderr) = run(Some(&values));
+    assert_eq!(code, Some(1), "{text}{stderr}");
+    for name in ["release-name-0", "release-name-1"] {
+        assert!(
+            text.contains(&format!("shop/templates/ingress.yaml DENY Ingress/default/{name} K8sUniqueIngressHost/unique-ingress-host")),
+            "{text}"
+        );
+    }
+}
+
 /// The controller's policy test data (templates written for ferry, Gatekeeper's CRDs).
 fn gate_data(name: &str) -> String {
     std::fs::read_to_string(

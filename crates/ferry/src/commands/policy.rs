@@ -53,7 +53,8 @@ enum EngineChoice {
 
 #[derive(Debug, clap::Args)]
 struct CheckArgs {
-    /// Directory of manifests: a kustomize overlay (built) or plain YAML (read recursively).
+    /// Directory of manifests: a Helm chart (rendered), a kustomize overlay (built) or plain
+    /// YAML (read recursively).
     #[arg(default_value = ".", conflicts_with = "kustomization")]
     dir: PathBuf,
     /// Check what the controller would apply for this Kustomization (read from the cluster,
@@ -67,6 +68,9 @@ struct CheckArgs {
     /// without it, the templates and constraints installed in the cluster (Gatekeeper's).
     #[arg(long, required_unless_present = "kustomization")]
     policies: Option<PathBuf>,
+    /// Values file for a Helm chart DIR (YAML or JSON); may be repeated, later files win.
+    #[arg(short = 'f', long = "values")]
+    values: Vec<PathBuf>,
     /// Extra objects for `data.inventory` and namespaceSelector (e.g. exported live objects).
     #[arg(long)]
     inventory: Vec<PathBuf>,
@@ -98,9 +102,13 @@ fn read(path: &Path) -> anyhow::Result<Vec<Document>> {
     documents.with_context(|| format!("reading {}", path.display()))
 }
 
-/// The manifests of DIR: `kustomize build` output when DIR holds a kustomization (objects are
-/// then located at the kustomization file), else every YAML document found under DIR.
-fn render(dir: &Path) -> anyhow::Result<Vec<Document>> {
+/// The manifests of DIR: `helm template` output when DIR is a chart (objects located at their
+/// template), `kustomize build` output when DIR holds a kustomization (objects are then located
+/// at the kustomization file), else every YAML document found under DIR.
+fn render(dir: &Path, values: &[PathBuf]) -> anyhow::Result<Vec<Document>> {
+    if dir.join("Chart.yaml").is_file() {
+        return render_chart(dir, values);
+    }
     let Some(kustomization) = kustomization_file(dir) else {
         return read(dir);
     };
@@ -120,6 +128,39 @@ fn render(dir: &Path) -> anyhow::Result<Vec<Document>> {
             },
         })
         .collect())
+}
+
+/// Renders a chart as `helm template DIR -f VALUES…` does (release `release-name` in
+/// `default`), hooks included: they are applied too.
+fn render_chart(dir: &Path, values_files: &[PathBuf]) -> anyhow::Result<Vec<Document>> {
+    let chart =
+        ferry_helm::Chart::load(dir).with_context(|| format!("loading chart {}", dir.display()))?;
+    let mut values = ferry_helm::Values::default();
+    for file in values_files {
+        let text = std::fs::read_to_string(file)
+            .with_context(|| format!("reading values file {}", file.display()))?;
+        values.merge(
+            ferry_helm::Values::load(&text)
+                .map_err(|e| anyhow::anyhow!("failed to parse {}: {e}", file.display()))?,
+        );
+    }
+    let options = ferry_helm::RenderOptions {
+        values,
+        ..ferry_helm::RenderOptions::default()
+    };
+    let rendered = ferry_helm::render(&chart, &options)
+        .map_err(|e| anyhow::anyhow!("rendering chart {}: {e}", dir.display()))?;
+    let mut documents = Vec::new();
+    for (template, content) in &rendered.manifests {
+        let parsed = load::parse_documents(content, template)
+            .map_err(|(line, e)| anyhow::anyhow!("{template} (rendered) line {line}: {e}"))?;
+        // Lines of the rendered text are not lines of the template: locate by template only.
+        documents.extend(parsed.into_iter().map(|mut d| {
+            d.source.line = None;
+            d
+        }));
+    }
+    Ok(documents)
 }
 
 /// A kustomization file makes a directory a kustomize overlay.
@@ -160,7 +201,7 @@ fn check(args: CheckArgs) -> anyhow::Result<ExitCode> {
         read(policies_path)?.into_iter().map(|d| d.value).collect();
     let set = compile(policies, &args)?;
 
-    let documents: Vec<Document> = render(&args.dir)?
+    let documents: Vec<Document> = render(&args.dir, &args.values)?
         .into_iter()
         .filter(|d| !is_policy_or_config(&d.value))
         .collect();
