@@ -10,9 +10,8 @@ use kube::{
 };
 use serde_json::json;
 
-/// An API for any kind. The plural is the lowercase kind plus `s`, which holds for the kinds
-/// tests use (ConfigMap, Deployment, Namespace, HelmRelease, ...), not for every kind
-/// (GitRepository's plural is `gitrepositories`: use ferry-api's typed Api for it).
+/// An API for any kind, its plural guessed as kube-rs guesses it (`ingresses`,
+/// `gitrepositories`, `networkpolicies`), which holds for every kind tests use.
 pub fn dynamic_api(
     client: &Client,
     api_version: &str,
@@ -20,9 +19,7 @@ pub fn dynamic_api(
     namespace: Option<&str>,
 ) -> Api<DynamicObject> {
     let (group, version) = api_version.rsplit_once('/').unwrap_or(("", api_version));
-    let plural = format!("{}s", kind.to_lowercase());
-    let resource =
-        ApiResource::from_gvk_with_plural(&GroupVersionKind::gvk(group, version, kind), &plural);
+    let resource = ApiResource::from_gvk(&GroupVersionKind::gvk(group, version, kind));
     match namespace {
         Some(ns) => Api::namespaced_with(client.clone(), ns, &resource),
         None => Api::all_with(client.clone(), &resource),
