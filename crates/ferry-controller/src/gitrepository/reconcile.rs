@@ -252,6 +252,17 @@ impl<'a> Run<'a> {
     /// The `ferry_source` inputs: credentials, verification keys and includes from the API.
     async fn spec(&self, timeout: Duration) -> Result<(GitSpec, Credentials), Failure> {
         let s = &self.repo.spec;
+        // Fields ferry cannot honour yet stall the object rather than fetching something
+        // other than what was asked.
+        let unsupported = unsupported_fields(s);
+        if !unsupported.is_empty() {
+            return Err(Failure {
+                reason: reason::INVALID_SPEC,
+                condition: None,
+                message: format!("not supported by ferry yet: {}", unsupported.join(", ")),
+                terminal: true,
+            });
+        }
         let mut spec = GitSpec::new(self.key(), s.url.clone());
         spec.timeout = timeout;
         spec.limits = self.state.ctx.config.storage.limits;
@@ -273,6 +284,17 @@ impl<'a> Run<'a> {
                     message,
                     terminal: false,
                 })?;
+                if data.contains_key("tls.crt") || data.contains_key("tls.key") {
+                    return Err(Failure {
+                        reason: reason::INVALID_SPEC,
+                        condition: None,
+                        message: format!(
+                            "secret '{}/{}': TLS client certificates (tls.crt/tls.key) are not supported by ferry yet",
+                            self.namespace, r.name
+                        ),
+                        terminal: true,
+                    });
+                }
                 Credentials::from_secret_data(&data).map_err(|e| Failure {
                     reason: reason::AUTHENTICATION_FAILED,
                     condition: Some(condition::FETCH_FAILED),
@@ -575,6 +597,24 @@ fn to_source_artifact(a: &Artifact) -> ferry_source::Artifact {
     }
 }
 
+/// The spec fields Flux honours that ferry does not implement yet, as they are set.
+fn unsupported_fields(s: &ferry_api::GitRepositorySpec) -> Vec<&'static str> {
+    let mut found = Vec::new();
+    if s.provider.as_deref().is_some_and(|p| p != "generic") {
+        found.push("spec.provider (only generic)");
+    }
+    if s.proxy_secret_ref.is_some() {
+        found.push("spec.proxySecretRef");
+    }
+    if s.recurse_submodules == Some(true) {
+        found.push("spec.recurseSubmodules");
+    }
+    if s.sparse_checkout.as_ref().is_some_and(|p| !p.is_empty()) {
+        found.push("spec.sparseCheckout");
+    }
+    found
+}
+
 /// The retry delay after `failures` earlier failures in a row: 5 s doubling each time, never
 /// more than the interval (nor less than 5 s), as source-controller backs off.
 fn backoff_delay(failures: u32, interval: Duration) -> Duration {
@@ -613,6 +653,31 @@ mod tests {
         );
         // No overflow however long it has been failing.
         assert_eq!(backoff_delay(u32::MAX, ten_minutes), ten_minutes);
+    }
+
+    #[test]
+    fn fields_ferry_cannot_honour_are_named() {
+        let spec: ferry_api::GitRepositorySpec = serde_json::from_value(serde_json::json!({
+            "url": "https://example.com/r", "interval": "1m", "provider": "generic",
+            "recurseSubmodules": false, "sparseCheckout": []
+        }))
+        .unwrap();
+        assert!(unsupported_fields(&spec).is_empty());
+        let spec: ferry_api::GitRepositorySpec = serde_json::from_value(serde_json::json!({
+            "url": "https://example.com/r", "interval": "1m", "provider": "github",
+            "proxySecretRef": {"name": "proxy"}, "recurseSubmodules": true,
+            "sparseCheckout": ["apps/"]
+        }))
+        .unwrap();
+        assert_eq!(
+            unsupported_fields(&spec),
+            [
+                "spec.provider (only generic)",
+                "spec.proxySecretRef",
+                "spec.recurseSubmodules",
+                "spec.sparseCheckout"
+            ]
+        );
     }
 
     #[test]
