@@ -152,6 +152,36 @@ pub fn build_dir(artifact: &Path, path: Option<&str>) -> Result<PathBuf, RenderE
 }
 
 /// The kustomize overrides a Kustomization spec carries.
+/// The fields of a Kustomization's spec that Flux honours and ferry does not yet, as they are
+/// set (values that change nothing are fine).
+pub fn unsupported_fields(spec: &KustomizationSpec) -> Vec<&'static str> {
+    let mut found = Vec::new();
+    if spec.ignore_missing_components == Some(true) {
+        found.push("spec.ignoreMissingComponents");
+    }
+    if spec.build_metadata.as_ref().is_some_and(|m| !m.is_empty()) {
+        found.push("spec.buildMetadata");
+    }
+    if spec.ignore.as_ref().is_some_and(|rules| !rules.is_empty()) {
+        found.push("spec.ignore (drift ignore rules)");
+    }
+    if spec
+        .kube_config
+        .as_ref()
+        .is_some_and(|k| k.config_map_ref.is_some())
+    {
+        found.push("spec.kubeConfig.configMapRef");
+    }
+    if spec
+        .decryption
+        .as_ref()
+        .is_some_and(|d| d.service_account_name.is_some())
+    {
+        found.push("spec.decryption.serviceAccountName");
+    }
+    found
+}
+
 pub fn overrides(spec: &KustomizationSpec) -> Result<FluxOverrides, RenderError> {
     // The API types and kustomize's kustomization-file types spell these fields the same way,
     // so a round trip through JSON converts them.
@@ -239,6 +269,40 @@ pub fn digest(objects: &[Value]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn fields_ferry_cannot_honour_are_named() {
+        let spec = |extra: serde_json::Value| -> KustomizationSpec {
+            let mut base = serde_json::json!({"interval": "1m", "prune": true,
+                "sourceRef": {"kind": "GitRepository", "name": "repo"}});
+            base.as_object_mut()
+                .unwrap()
+                .extend(extra.as_object().unwrap().clone());
+            serde_json::from_value(base).unwrap()
+        };
+        assert!(
+            unsupported_fields(&spec(
+                serde_json::json!({"ignoreMissingComponents": false, "buildMetadata": [], "ignore": []})
+            ))
+            .is_empty()
+        );
+        assert_eq!(
+            unsupported_fields(&spec(serde_json::json!({
+                "ignoreMissingComponents": true,
+                "buildMetadata": ["originAnnotations"],
+                "ignore": [{"paths": ["/spec/replicas"]}],
+                "kubeConfig": {"configMapRef": {"name": "identity"}},
+                "decryption": {"provider": "sops", "serviceAccountName": "sops"}
+            }))),
+            [
+                "spec.ignoreMissingComponents",
+                "spec.buildMetadata",
+                "spec.ignore (drift ignore rules)",
+                "spec.kubeConfig.configMapRef",
+                "spec.decryption.serviceAccountName"
+            ]
+        );
+    }
 
     #[test]
     fn build_dir_stays_inside_the_artifact() {

@@ -192,6 +192,13 @@ impl<'a> Run<'a> {
                 return self.fail(failure, None, Duration::ZERO).await;
             }
         };
+        // Fields ferry cannot honour yet stall the object rather than being silently ignored.
+        let unsupported = build::unsupported_fields(&self.ks.spec);
+        if !unsupported.is_empty() {
+            let message = format!("not supported by ferry yet: {}", unsupported.join(", "));
+            let failure = Failure::new(reason::INVALID_SPEC, message).terminal();
+            return self.fail(failure, None, Duration::ZERO).await;
+        }
         let outcome = self.apply_revision(timeout).await;
         self.status.last_handled_reconcile_at = self
             .ks
