@@ -91,6 +91,14 @@ pub async fn render(
     if !dir.is_dir() {
         bail!("{} is not a directory", dir.display());
     }
+    let unsupported = build::unsupported_fields(&ks.spec);
+    if !unsupported.is_empty() {
+        bail!(
+            "Kustomization {}: not supported by ferry yet: {}",
+            ks.name_any(),
+            unsupported.join(", ")
+        );
+    }
     let overrides =
         build::overrides(&ks.spec).with_context(|| format!("Kustomization {}", ks.name_any()))?;
     let dir: PathBuf = dir.to_path_buf();

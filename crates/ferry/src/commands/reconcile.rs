@@ -128,15 +128,17 @@ pub async fn wait_kustomization(
         let handled = token.is_none_or(|t| status.last_handled_reconcile_at.as_deref() == Some(t));
         let current = status.observed_generation == ks.metadata.generation;
         let ready = condition::find(&status.conditions, condition::READY);
-        // A failed attempt leaves `status.observedGeneration` behind (as Flux does) while the
-        // controller retries; the Ready condition's own generation says the failure is current.
-        let failed_now = ready.is_some_and(|c| {
-            c.status == condition::ConditionStatus::False
+        // A terminal failure (Stalled) of this generation ends the wait; a failure the
+        // controller retries (Reconciling) does not, as kstatus reads them.
+        let stalled = condition::find(&status.conditions, condition::STALLED).filter(|c| {
+            c.status == condition::ConditionStatus::True
                 && c.observed_generation == ks.metadata.generation
         });
-        if handled && (current || failed_now) {
-            match ready {
-                Some(c) if c.status == condition::ConditionStatus::True => {
+        let retrying = condition::find(&status.conditions, condition::RECONCILING).is_some();
+        if handled {
+            match (ready, stalled) {
+                (_, Some(stalled)) => bail!("{}", stalled.message),
+                (Some(c), None) if current && c.status == condition::ConditionStatus::True => {
                     say(
                         "✔",
                         format!(
@@ -146,12 +148,19 @@ pub async fn wait_kustomization(
                     );
                     return Ok(());
                 }
-                Some(c) if c.status == condition::ConditionStatus::False => bail!("{}", c.message),
+                (Some(c), None)
+                    if current && !retrying && c.status == condition::ConditionStatus::False =>
+                {
+                    bail!("{}", c.message)
+                }
                 _ => {}
             }
         }
         if tokio::time::Instant::now() >= deadline {
-            bail!("timeout waiting for Kustomization {name} to be reconciled");
+            let last = ready
+                .map(|c| format!(": {}", c.message))
+                .unwrap_or_default();
+            bail!("timeout waiting for Kustomization {name} to be reconciled{last}");
         }
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
