@@ -284,6 +284,9 @@ http {{
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .kill_on_drop(true)
+            // fcgiwrap preforks its workers: in a group of their own they can all be stopped
+            // together (killing the parent alone leaves them waiting on the socket forever).
+            .process_group(0)
             .spawn()?;
         let deadline = Instant::now() + Duration::from_secs(10);
         while !sock.exists() {
@@ -323,6 +326,9 @@ http {{
 
     /// Stops the server (the port stays reserved for [`Self::restart`] in practice).
     pub async fn stop(&mut self) {
+        if let Some(fcgiwrap) = &self.fcgiwrap {
+            kill_group(fcgiwrap);
+        }
         for child in [self.nginx.take(), self.fcgiwrap.take()]
             .into_iter()
             .flatten()
@@ -335,6 +341,27 @@ http {{
     pub async fn restart(&mut self) -> io::Result<()> {
         self.stop().await;
         self.spawn().await
+    }
+}
+
+impl Drop for GitHttpServer {
+    fn drop(&mut self) {
+        if let Some(fcgiwrap) = &self.fcgiwrap {
+            kill_group(fcgiwrap);
+        }
+    }
+}
+
+/// SIGKILLs the process group led by `child` (started with `process_group(0)`), through
+/// kill(1): the workspace forbids the unsafe a direct killpg would need.
+fn kill_group(child: &Child) {
+    if let Some(pid) = child.id() {
+        let _ = std::process::Command::new("kill")
+            .args(["-KILL", "--", &format!("-{pid}")])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status();
     }
 }
 
