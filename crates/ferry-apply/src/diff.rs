@@ -7,7 +7,7 @@
 //! the manifests do not set show no drift here, because the real apply first takes them back
 //! (a write the dry-run cannot make).
 
-use ferry_api::{ObjMetadata, keys};
+use ferry_api::ObjMetadata;
 use futures::{StreamExt, stream};
 use kube::{
     Api, Client,
@@ -19,6 +19,7 @@ use crate::{
     drift,
     error::{ApplyError, api_reason, is_not_found},
     object, order,
+    policy::SsaPolicy,
     resources::{ResolveError, Resources},
 };
 
@@ -150,8 +151,8 @@ impl Differ {
         } else {
             Api::all_with(self.client.clone(), &resolved.resource)
         };
-        let policy = Policy::of(&obj);
-        if policy == Policy::Ignore {
+        let policy = SsaPolicy::of(&obj);
+        if policy == SsaPolicy::Ignore {
             return Ok(outcome(DiffAction::Skipped, None, None));
         }
         let live = api
@@ -163,7 +164,7 @@ impl Differ {
                 source: Box::new(source),
             })?
             .map(to_value);
-        if live.is_some() && policy == Policy::IfNotPresent {
+        if live.is_some() && policy == SsaPolicy::IfNotPresent {
             return Ok(outcome(DiffAction::Skipped, live, None));
         }
         let params = PatchParams::apply(&self.field_manager).force().dry_run();
@@ -188,32 +189,6 @@ impl Differ {
             Some(_) => DiffAction::Unchanged,
         };
         Ok(outcome(action, live, Some(merged)))
-    }
-}
-
-/// The per-object apply policy, as the apply engine reads it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Policy {
-    Apply,
-    IfNotPresent,
-    Ignore,
-}
-
-impl Policy {
-    fn of(obj: &Value) -> Self {
-        if keys::is_disabled(object::annotation(obj, keys::RECONCILE_ANNOTATION))
-            || keys::is_disabled(object::label(obj, keys::RECONCILE_ANNOTATION))
-        {
-            return Self::Ignore;
-        }
-        match object::annotation(obj, keys::SSA_ANNOTATION)
-            .map(str::to_ascii_lowercase)
-            .as_deref()
-        {
-            Some("ifnotpresent") => Self::IfNotPresent,
-            Some("ignore") => Self::Ignore,
-            _ => Self::Apply,
-        }
     }
 }
 
@@ -348,25 +323,6 @@ mod tests {
         assert_eq!(
             comparable(&live),
             json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c", "labels": {"a": "b"}}, "data": {"k": "v"}})
-        );
-    }
-
-    #[test]
-    fn policies_follow_the_apply_engine() {
-        let with =
-            |annotations: Value| json!({"metadata": {"name": "x", "annotations": annotations}});
-        assert_eq!(Policy::of(&with(json!({}))), Policy::Apply);
-        assert_eq!(
-            Policy::of(&with(json!({keys::SSA_ANNOTATION: "IfNotPresent"}))),
-            Policy::IfNotPresent
-        );
-        assert_eq!(
-            Policy::of(&with(json!({keys::SSA_ANNOTATION: "Ignore"}))),
-            Policy::Ignore
-        );
-        assert_eq!(
-            Policy::of(&with(json!({keys::RECONCILE_ANNOTATION: "disabled"}))),
-            Policy::Ignore
         );
     }
 }

@@ -11,6 +11,7 @@ pub mod error;
 pub mod manager;
 pub mod object;
 pub mod order;
+mod policy;
 pub mod resources;
 pub mod wait;
 

@@ -19,6 +19,7 @@ use crate::{
     error::{ApplyError, api_reason, is_immutable, is_not_found},
     object::{self, Gvk},
     order::{self, Stage},
+    policy::SsaPolicy,
     resources::{ResolvedKind, Resources},
 };
 
@@ -41,36 +42,6 @@ impl Default for ApplyOptions {
             stage_timeout: Duration::from_secs(60),
             recreate_timeout: Duration::from_secs(60),
         }
-    }
-}
-
-/// The per-object apply policy of the `kustomize.toolkit.fluxcd.io/ssa` annotation.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum SsaPolicy {
-    /// Take every field from Git, overriding kubectl's changes (the default).
-    Override,
-    /// Apply, but leave fields other managers own alone.
-    Merge,
-    /// Create only; never touch an existing object.
-    IfNotPresent,
-    /// Leave the object alone.
-    Ignore,
-}
-
-fn ssa_policy(obj: &Value) -> SsaPolicy {
-    if keys::is_disabled(object::annotation(obj, keys::RECONCILE_ANNOTATION))
-        || keys::is_disabled(object::label(obj, keys::RECONCILE_ANNOTATION))
-    {
-        return SsaPolicy::Ignore;
-    }
-    match object::annotation(obj, keys::SSA_ANNOTATION)
-        .map(str::to_ascii_lowercase)
-        .as_deref()
-    {
-        Some("merge") => SsaPolicy::Merge,
-        Some("ifnotpresent") => SsaPolicy::IfNotPresent,
-        Some("ignore") => SsaPolicy::Ignore,
-        _ => SsaPolicy::Override,
     }
 }
 
@@ -218,7 +189,7 @@ impl ResourceManager {
             version: target.gvk.version.clone(),
             action,
         };
-        let policy = ssa_policy(&obj);
+        let policy = SsaPolicy::of(&obj);
         if policy == SsaPolicy::Ignore {
             return Ok(entry(Action::Skipped));
         }
