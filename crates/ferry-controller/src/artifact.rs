@@ -157,31 +157,6 @@ impl ArtifactFetcher {
         }
         Ok(bytes)
     }
-
-    /// Removes cached trees other than `keep` (digests in use).
-    pub fn garbage_collect(&self, keep: &[String]) -> std::io::Result<usize> {
-        let keep: Vec<&str> = keep
-            .iter()
-            .filter_map(|d| d.strip_prefix("sha256:"))
-            .collect();
-        let mut removed = 0;
-        let Ok(entries) = std::fs::read_dir(&self.cache_dir) else {
-            return Ok(0);
-        };
-        for entry in entries.flatten() {
-            let name = entry.file_name();
-            let name = name.to_string_lossy();
-            if !name.starts_with('.') && !keep.contains(&name.as_ref()) {
-                std::fs::remove_dir_all(entry.path())?;
-                self.gates
-                    .lock()
-                    .unwrap_or_else(|p| p.into_inner())
-                    .remove(name.as_ref());
-                removed += 1;
-            }
-        }
-        Ok(removed)
-    }
 }
 
 /// URLs never carry credentials into messages.
