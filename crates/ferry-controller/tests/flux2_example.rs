@@ -113,7 +113,10 @@ async fn flux2_kustomize_helm_example_reconciles_up_to_the_helm_releases() {
     );
 
     // infra-configs needs cert-manager's CRDs, which only the cert-manager chart installs.
-    let message = env.wait_ready("infra-configs", "False", None, long).await;
+    // (Ready=False DependencyNotReady may come first, while infra-controllers is not Ready yet.)
+    let message = env
+        .wait_ready("infra-configs", "False", Some("ReconciliationFailed"), long)
+        .await;
     assert!(message.contains("ClusterIssuer"), "{message}");
     // apps waits for infra-configs.
     let message = env
