@@ -32,4 +32,12 @@ const DEEP_STACK: usize = 64 << 20;
 pub(crate) fn deep<R>(f: impl FnOnce() -> R) -> R {
     stacker::maybe_grow(DEEP_RED_ZONE, DEEP_STACK, f)
 }
+/// Forgets the compiled regular expressions this thread keeps between renders (patterns of
+/// `.Files.Glob` and of Sprig's regex functions): the next load and render start cold, as
+/// the first one did. Benchmarks call it so that every measured render pays what Helm pays.
+pub fn clear_caches() {
+    regex_cache::clear();
+    funcs::regex::clear_cache();
+}
+
 pub use engine::{RenderError, RenderOptions, Rendered, check_installable, render};

@@ -1,5 +1,5 @@
-//! Compiled regexes for patterns that come back on every chart load and render (`.helmignore`
-//! rules, `.Files.Glob` patterns): compiling one costs more than the matching it serves, and a
+//! Compiled regexes for patterns that come back on every chart load and render (`.Files.Glob`
+//! patterns): compiling one costs more than the matching it serves, and a
 //! controller loads the same charts over and over. Bounded: cleared when it grows past a limit.
 
 use std::cell::RefCell;
@@ -29,4 +29,9 @@ pub(crate) fn compile(expr: &str) -> Option<Arc<Regex>> {
         c.insert(expr.to_string(), r.clone());
         r
     })
+}
+
+/// Forgets every remembered regex of this thread.
+pub(crate) fn clear() {
+    CACHE.with(|c| c.borrow_mut().clear());
 }

@@ -1,15 +1,13 @@
 //! `.helmignore` rules as Helm's `pkg/ignore` evaluates them (including its quirk that a
 //! negated rule ignores every path it does not match), over Go's `filepath.Match`.
 
-use regex::Regex;
-
 #[derive(Debug)]
 struct Pattern {
     negate: bool,
     must_dir: bool,
     /// match against the base name only
     base_only: bool,
-    re: std::sync::Arc<Regex>,
+    pattern: String,
 }
 
 #[derive(Debug, Default)]
@@ -17,60 +15,179 @@ pub struct Rules {
     patterns: Vec<Pattern>,
 }
 
-/// Go's `filepath.Match` pattern as an anchored regex; `None` for a malformed pattern.
-pub fn go_match_regex(pattern: &str) -> Option<std::sync::Arc<Regex>> {
-    let chars: Vec<char> = pattern.chars().collect();
-    let mut out = String::from("^");
-    let mut i = 0;
-    while i < chars.len() {
-        match chars[i] {
-            '*' => out.push_str("[^/]*"),
-            '?' => out.push_str("[^/]"),
-            '[' => {
-                let mut j = i + 1;
-                let mut class = String::from("[");
-                if chars.get(j) == Some(&'^') {
-                    class.push('^');
-                    j += 1;
+/// A malformed `filepath.Match` pattern (Go's `ErrBadPattern`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BadPattern;
+
+/// Go's `filepath.Match` (Unix): `*` and `?` stay within a path segment, `[...]` classes
+/// with ranges and `^` negation, `\` escapes. Matched directly, as Go does, rather than
+/// through a compiled regex: a chart load matches a few dozen rules against a few dozen
+/// paths, and compiling the rules would cost more than all the matching.
+pub fn go_match(pattern: &str, name: &str) -> Result<bool, BadPattern> {
+    let (mut pattern, mut name) = (pattern.as_bytes(), name.as_bytes());
+    'pattern: while !pattern.is_empty() {
+        let (star, chunk, rest) = scan_chunk(pattern);
+        pattern = rest;
+        if star && chunk.is_empty() {
+            // a trailing * matches the rest of the name unless it has a /
+            return Ok(!name.contains(&b'/'));
+        }
+        let (t, ok) = match_chunk(chunk, name)?;
+        if ok && (t.is_empty() || !pattern.is_empty()) {
+            name = t;
+            continue;
+        }
+        if star {
+            // skip i+1 bytes, never past a /
+            let mut i = 0;
+            while i < name.len() && name[i] != b'/' {
+                let (t, ok) = match_chunk(chunk, &name[i + 1..])?;
+                if ok && (t.is_empty() || !pattern.is_empty()) {
+                    name = t;
+                    continue 'pattern;
                 }
-                let start = j;
-                loop {
-                    let c = *chars.get(j)?;
-                    if c == ']' && j > start {
-                        break;
-                    }
-                    if c == '\\' {
-                        j += 1;
-                        let e = *chars.get(j)?;
-                        class.push('\\');
-                        class.push(e);
-                    } else if c == '['
-                        || c == '&'
-                        || c == '~'
-                        || c == '-' && (j == start || chars.get(j + 1) == Some(&']'))
-                    {
-                        class.push('\\');
-                        class.push(c);
-                    } else {
-                        class.push(c);
-                    }
-                    j += 1;
-                }
-                class.push(']');
-                out.push_str(&class);
-                i = j;
-            }
-            '\\' => {
                 i += 1;
-                let c = *chars.get(i)?;
-                out.push_str(&regex::escape(&c.to_string()));
             }
-            c => out.push_str(&regex::escape(&c.to_string())),
+        }
+        // no match: the rest of the pattern must still be well formed
+        while !pattern.is_empty() {
+            let (_, chunk, rest) = scan_chunk(pattern);
+            pattern = rest;
+            match_chunk(chunk, b"")?;
+        }
+        return Ok(false);
+    }
+    Ok(name.is_empty())
+}
+
+/// Go's `utf8.DecodeRune`: the first character and its length; U+FFFD and 1 for a byte
+/// that does not start a valid sequence.
+fn decode_rune(b: &[u8]) -> (char, usize) {
+    match b.utf8_chunks().next() {
+        Some(c) => match c.valid().chars().next() {
+            Some(r) => (r, r.len_utf8()),
+            None => ('\u{FFFD}', 1),
+        },
+        None => ('\u{FFFD}', 0),
+    }
+}
+
+/// Go's `scanChunk`: leading stars, then up to the next star outside a class.
+fn scan_chunk(pattern: &[u8]) -> (bool, &[u8], &[u8]) {
+    let stars = pattern.iter().take_while(|&&c| c == b'*').count();
+    let b = &pattern[stars..];
+    let mut in_range = false;
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            b'\\' if i + 1 < b.len() => i += 1,
+            b'[' => in_range = true,
+            b']' => in_range = false,
+            b'*' if !in_range => break,
+            _ => {}
         }
         i += 1;
     }
-    out.push('$');
-    crate::regex_cache::compile(&out)
+    (stars > 0, &b[..i], &b[i..])
+}
+
+/// Go's `matchChunk`: the rest of `s` after `chunk` matched at its start, and whether it
+/// did; the whole chunk is checked for well-formedness either way.
+fn match_chunk<'s>(mut chunk: &[u8], mut s: &'s [u8]) -> Result<(&'s [u8], bool), BadPattern> {
+    let mut failed = false;
+    while let Some(&c) = chunk.first() {
+        if !failed && s.is_empty() {
+            failed = true;
+        }
+        match c {
+            b'[' => {
+                let mut r = '\0';
+                if !failed {
+                    let (c, n) = decode_rune(s);
+                    r = c;
+                    s = &s[n..];
+                }
+                chunk = &chunk[1..];
+                let negated = chunk.first() == Some(&b'^');
+                if negated {
+                    chunk = &chunk[1..];
+                }
+                let mut matched = false;
+                let mut ranges = 0;
+                loop {
+                    if ranges > 0 && chunk.first() == Some(&b']') {
+                        chunk = &chunk[1..];
+                        break;
+                    }
+                    let (lo, rest) = get_esc(chunk)?;
+                    chunk = rest;
+                    let mut hi = lo;
+                    if chunk.first() == Some(&b'-') {
+                        let (h, rest) = get_esc(&chunk[1..])?;
+                        hi = h;
+                        chunk = rest;
+                    }
+                    if lo <= r && r <= hi {
+                        matched = true;
+                    }
+                    ranges += 1;
+                }
+                if matched == negated {
+                    failed = true;
+                }
+            }
+            b'?' => {
+                if !failed {
+                    if s[0] == b'/' {
+                        failed = true;
+                    }
+                    s = &s[decode_rune(s).1..];
+                }
+                chunk = &chunk[1..];
+            }
+            _ => {
+                if c == b'\\' {
+                    chunk = &chunk[1..];
+                    if chunk.is_empty() {
+                        return Err(BadPattern);
+                    }
+                }
+                if !failed {
+                    if chunk[0] != s[0] {
+                        failed = true;
+                    }
+                    s = &s[1..];
+                }
+                chunk = &chunk[1..];
+            }
+        }
+    }
+    if failed {
+        return Ok((b"", false));
+    }
+    Ok((s, true))
+}
+
+/// Go's `getEsc`: one possibly escaped character of a class.
+fn get_esc(mut chunk: &[u8]) -> Result<(char, &[u8]), BadPattern> {
+    if chunk.is_empty() || chunk[0] == b'-' || chunk[0] == b']' {
+        return Err(BadPattern);
+    }
+    if chunk[0] == b'\\' {
+        chunk = &chunk[1..];
+        if chunk.is_empty() {
+            return Err(BadPattern);
+        }
+    }
+    let (r, n) = decode_rune(chunk);
+    if r == '\u{FFFD}' && n == 1 {
+        return Err(BadPattern);
+    }
+    let rest = &chunk[n..];
+    if rest.is_empty() {
+        return Err(BadPattern);
+    }
+    Ok((r, rest))
 }
 
 impl Rules {
@@ -96,7 +213,8 @@ impl Rules {
         if rule.contains("**") {
             return Err("double-star (**) syntax is not supported".into());
         }
-        if go_match_regex(rule).is_none() {
+        // Helm matches each rule against "abc" once to reject malformed ones
+        if go_match(rule, "abc").is_err() {
             return Err("syntax error in pattern".into());
         }
         let negate = rule.starts_with('!');
@@ -112,14 +230,11 @@ impl Rules {
         } else {
             (rule, true)
         };
-        let Some(re) = go_match_regex(pat) else {
-            return Err("syntax error in pattern".into());
-        };
         self.patterns.push(Pattern {
             negate,
             must_dir,
             base_only,
-            re,
+            pattern: pat.to_string(),
         });
         Ok(())
     }
@@ -135,7 +250,8 @@ impl Rules {
             } else {
                 path.to_string()
             };
-            let hit = p.re.is_match(&subject);
+            // a malformed pattern never matches (Helm logs the error)
+            let hit = go_match(&p.pattern, &subject).unwrap_or(false);
             if p.negate {
                 if p.must_dir && !is_dir {
                     return true;
@@ -175,5 +291,73 @@ mod tests {
         assert!(r.ignore("templates/.hidden", false));
         assert!(!r.ignore("templates/x.yaml", false));
         assert!(Rules::parse("a/**/b").is_err());
+        assert!(Rules::parse("[").is_err());
+        assert!(Rules::parse("a[").is_err());
+    }
+
+    #[test]
+    fn go_filepath_match() {
+        // cases of Go's path/filepath match_test.go
+        let cases: &[(&str, &str, Result<bool, BadPattern>)] = &[
+            ("abc", "abc", Ok(true)),
+            ("*", "abc", Ok(true)),
+            ("*c", "abc", Ok(true)),
+            ("a*", "a", Ok(true)),
+            ("a*", "abc", Ok(true)),
+            ("a*", "ab/c", Ok(false)),
+            ("a*/b", "abc/b", Ok(true)),
+            ("a*/b", "a/c/b", Ok(false)),
+            ("a*b*c*d*e*/f", "axbxcxdxe/f", Ok(true)),
+            ("a*b*c*d*e*/f", "axbxcxdxexxx/f", Ok(true)),
+            ("a*b*c*d*e*/f", "axbxcxdxe/xxx/f", Ok(false)),
+            ("a*b*c*d*e*/f", "axbxcxdxexxx/fff", Ok(false)),
+            ("a*b?c*x", "abxbbxdbxebxczzx", Ok(true)),
+            ("a*b?c*x", "abxbbxdbxebxczzy", Ok(false)),
+            ("ab[c]", "abc", Ok(true)),
+            ("ab[b-d]", "abc", Ok(true)),
+            ("ab[e-g]", "abc", Ok(false)),
+            ("ab[^c]", "abc", Ok(false)),
+            ("ab[^b-d]", "abc", Ok(false)),
+            ("ab[^e-g]", "abc", Ok(true)),
+            ("a\\*b", "a*b", Ok(true)),
+            ("a\\*b", "ab", Ok(false)),
+            ("a?b", "a☺b", Ok(true)),
+            ("a[^a]b", "a☺b", Ok(true)),
+            ("a???b", "a☺b", Ok(false)),
+            ("a[^a][^a][^a]b", "a☺b", Ok(false)),
+            ("[a-ζ]*", "α", Ok(true)),
+            ("*[a-ζ]", "A", Ok(false)),
+            ("a?b", "a/b", Ok(false)),
+            ("a*b", "a/b", Ok(false)),
+            ("[\\]a]", "]", Ok(true)),
+            ("[\\-]", "-", Ok(true)),
+            ("[x\\-]", "x", Ok(true)),
+            ("[x\\-]", "-", Ok(true)),
+            ("[x\\-]", "z", Ok(false)),
+            ("[\\-x]", "x", Ok(true)),
+            ("[\\-x]", "-", Ok(true)),
+            ("[\\-x]", "a", Ok(false)),
+            ("[]a]", "]", Err(BadPattern)),
+            ("[-]", "-", Err(BadPattern)),
+            ("[x-]", "x", Err(BadPattern)),
+            ("[x-]", "-", Err(BadPattern)),
+            ("[x-]", "z", Err(BadPattern)),
+            ("[-x]", "x", Err(BadPattern)),
+            ("[-x]", "-", Err(BadPattern)),
+            ("[-x]", "a", Err(BadPattern)),
+            ("\\", "a", Err(BadPattern)),
+            ("[a-b-c]", "a", Err(BadPattern)),
+            ("[", "a", Err(BadPattern)),
+            ("[^", "a", Err(BadPattern)),
+            ("[^bc", "a", Err(BadPattern)),
+            ("a[", "a", Err(BadPattern)),
+            ("a[", "ab", Err(BadPattern)),
+            ("a[", "x", Err(BadPattern)),
+            ("a/b[", "x", Err(BadPattern)),
+            ("*x", "xxx", Ok(true)),
+        ];
+        for (pattern, name, want) in cases {
+            assert_eq!(go_match(pattern, name), *want, "{pattern} vs {name}");
+        }
     }
 }

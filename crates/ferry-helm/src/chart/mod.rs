@@ -337,20 +337,28 @@ fn walk(
             dir.display()
         )));
     }
-    let mut entries: Vec<_> = std::fs::read_dir(dir)
-        .map_err(|e| LoadError::io(dir, e))?
-        .collect::<Result<_, _>>()
-        .map_err(|e| LoadError::io(dir, e))?;
-    entries.sort_by_key(|e| e.file_name());
-    for entry in entries {
+    // The file type comes with the directory entry (no stat per entry); only symbolic links,
+    // which Helm's sympath.Walk follows, are stat'ed.
+    let mut entries: Vec<(std::ffi::OsString, PathBuf, std::fs::FileType)> = vec![];
+    for entry in std::fs::read_dir(dir).map_err(|e| LoadError::io(dir, e))? {
+        let entry = entry.map_err(|e| LoadError::io(dir, e))?;
         let path = entry.path();
+        let kind = entry.file_type().map_err(|e| LoadError::io(&path, e))?;
+        entries.push((entry.file_name(), path, kind));
+    }
+    entries.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+    for (file_name, path, kind) in entries {
         let rel = path
             .strip_prefix(root)
             .map(|p| p.to_string_lossy().replace('\\', "/"))
             .unwrap_or_default();
-        // follow symlinks, as Helm's sympath.Walk does
-        let meta = std::fs::metadata(&path).map_err(|e| LoadError::io(&path, e))?;
-        if meta.is_dir() {
+        let (is_dir, is_file) = if kind.is_symlink() {
+            let meta = std::fs::metadata(&path).map_err(|e| LoadError::io(&path, e))?;
+            (meta.is_dir(), meta.is_file())
+        } else {
+            (kind.is_dir(), kind.is_file())
+        };
+        if is_dir {
             if rules.ignore(&rel, true) {
                 continue;
             }
@@ -360,27 +368,30 @@ fn walk(
         if rules.ignore(&rel, false) {
             continue;
         }
-        if !meta.is_file() {
+        if !is_file {
             return Err(invalid(format!(
                 "cannot load irregular file {} as it has file mode type bits set",
                 path.display()
             )));
         }
-        if meta.len() > MAX_FILE_SIZE {
+        let mut file = std::fs::File::open(&path).map_err(|e| LoadError::io(&path, e))?;
+        let len = file.metadata().map_err(|e| LoadError::io(&path, e))?.len();
+        if len > MAX_FILE_SIZE {
             return Err(invalid(format!(
                 "chart file {} is larger than the maximum file size {MAX_FILE_SIZE}",
-                crate::gofmt::quote(&entry.file_name().to_string_lossy())
+                crate::gofmt::quote(&file_name.to_string_lossy())
             )));
         }
-        *total += meta.len();
+        *total += len;
         if *total > MAX_CHART_SIZE {
             return Err(invalid(format!(
                 "chart is larger than the maximum size {MAX_CHART_SIZE}"
             )));
         }
-        let mut data = vec![];
-        std::fs::File::open(&path)
-            .and_then(|f| f.take(MAX_FILE_SIZE + 1).read_to_end(&mut data))
+        let mut data = Vec::with_capacity(len as usize + 1);
+        file.by_ref()
+            .take(MAX_FILE_SIZE + 1)
+            .read_to_end(&mut data)
             .map_err(|e| LoadError::io(&path, e))?;
         files.push(ChartFile {
             name: rel,

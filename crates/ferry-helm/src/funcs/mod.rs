@@ -13,7 +13,7 @@ mod math;
 pub mod methods;
 pub mod paths;
 mod primes;
-mod regex;
+pub(crate) mod regex;
 mod rsa_key;
 pub mod semver;
 mod strings;

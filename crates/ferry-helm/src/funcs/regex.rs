@@ -109,6 +109,11 @@ fn compile(expr: &str) -> Result<Regex, String> {
 }
 
 /// `regexp.MustCompile`: a syntax error is a panic with Go's message.
+/// Forgets the compiled patterns of this thread.
+pub(crate) fn clear_cache() {
+    CACHE.with(|c| c.borrow_mut().clear());
+}
+
 fn must_compile(expr: &str) -> Result<Regex, GoError> {
     compile(expr).map_err(|e| {
         let q = if expr.contains('`') {
