@@ -113,11 +113,20 @@ async fn staged_apply_creates_definitions_first_and_leaves_unchanged_objects_unw
         "metadata": {"name": "w", "namespace": "team"}, "spec": {"size": 3}});
     let config = json!({"apiVersion": "v1", "kind": "ConfigMap",
         "metadata": {"name": "c", "namespace": "team"}, "data": {"k": "v"}});
+    // Ports without a protocol: the server defaults it, and re-applying must still match the
+    // defaulted list item (a list-map key the configuration omits takes its default).
+    let mut web = deployment("team", "web", 1, json!({}));
+    web["spec"]["template"]["spec"]["containers"][0]["ports"] = json!([{"containerPort": 9898}]);
+    let service = json!({"apiVersion": "v1", "kind": "Service",
+        "metadata": {"name": "web", "namespace": "team"},
+        "spec": {"selector": {"app": "web"}, "ports": [{"port": 9898, "targetPort": 9898}]}});
     // In the worst order: the custom resource before its definition, objects before their
     // namespace. A single-stage apply could not resolve the Widget kind.
     let objects = vec![
         widget.clone(),
         config.clone(),
+        web,
+        service,
         crd.clone(),
         namespace("team"),
     ];
@@ -133,7 +142,9 @@ async fn staged_apply_creates_definitions_first_and_leaves_unchanged_objects_unw
         [
             "ConfigMap/team/c created",
             "CustomResourceDefinition/widgets.example.com created",
+            "Deployment/team/web created",
             "Namespace/team created",
+            "Service/team/web created",
             "Widget/team/w created",
         ]
     );
@@ -145,7 +156,7 @@ async fn staged_apply_creates_definitions_first_and_leaves_unchanged_objects_unw
         .apply_all_staged(objects, &ApplyOptions::default())
         .await
         .unwrap();
-    assert_eq!(again.count(Action::Unchanged), 4, "{:?}", actions(&again));
+    assert_eq!(again.count(Action::Unchanged), 6, "{:?}", actions(&again));
     assert!(!again.has_changes());
     let after = live(&client, "", "v1", "ConfigMap", "team", "c")
         .await

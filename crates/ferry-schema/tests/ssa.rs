@@ -317,3 +317,31 @@ fn fields_v1_round_trips() {
     assert!(FieldSet::from_fields_v1(&json!({"x:1": {}})).is_err());
     assert!(FieldSet::from_fields_v1(&json!([1])).is_err());
 }
+
+/// A key field the configuration omits takes the schema's default (structured-merge-diff's
+/// `getAssociativeKeyDefault`): `{containerPort: 80}` is the port the server defaulted to
+/// `{containerPort: 80, protocol: TCP}`, so re-applying it changes nothing instead of adding
+/// a second port, and the managed-fields key names the protocol as kube-apiserver's does.
+#[test]
+fn omitted_list_map_keys_take_their_schema_default() {
+    let reg = Registry::builtin();
+    let ts = reg.lookup("apps/v1", "Deployment").unwrap();
+    let s = Some(ts.root());
+    let mut config = deployment(1, json!({"app": "nginx"}));
+    config["spec"]["template"]["spec"]["containers"][0]["ports"] = json!([{"containerPort": 80}]);
+    let mut live = apply(None, &config, &req("ferry"), false, s).unwrap();
+    // What the server's defaulting adds after the merge.
+    live["spec"]["template"]["spec"]["containers"][0]["ports"][0]["protocol"] = json!("TCP");
+
+    let again = apply(Some(&live), &config, &req("ferry"), false, s).unwrap();
+    assert_eq!(
+        again["spec"]["template"]["spec"]["containers"][0]["ports"],
+        json!([{"containerPort": 80, "protocol": "TCP"}])
+    );
+    let containers = &entry(&again, "ferry")["fieldsV1"]["f:spec"]["f:template"]["f:spec"]["f:containers"]
+        ["k:{\"name\":\"nginx\"}"];
+    assert_eq!(
+        containers["f:ports"],
+        json!({"k:{\"containerPort\":80,\"protocol\":\"TCP\"}": {".": {}, "f:containerPort": {}}})
+    );
+}

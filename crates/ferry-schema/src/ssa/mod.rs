@@ -280,7 +280,10 @@ fn remove_subtree(set: FieldSet, path: &[PathElement]) -> FieldSet {
 enum ListKind<'a> {
     Atomic,
     Set,
-    Map(Vec<&'a str>),
+    /// Key fields with the item schema's default for each, which stands in for a key an item
+    /// omits (as structured-merge-diff does: `{containerPort: 80}` is the item
+    /// `{containerPort: 80, protocol: TCP}`, not a second one).
+    Map(Vec<(&'a str, Option<&'a Value>)>),
 }
 
 fn list_kind<'a>(s: Option<Schema<'a>>) -> ListKind<'a> {
@@ -289,13 +292,23 @@ fn list_kind<'a>(s: Option<Schema<'a>>) -> ListKind<'a> {
     match n.list_type {
         Some(ListType::Atomic) => ListKind::Atomic,
         Some(ListType::Set) => ListKind::Set,
-        Some(ListType::Map) => ListKind::Map(n.list_map_keys.iter().map(|k| &**k).collect()),
+        Some(ListType::Map) => ListKind::Map(
+            n.list_map_keys
+                .iter()
+                .map(|k| (&**k, key_default(s, k)))
+                .collect(),
+        ),
         None if s.has_patch_strategy("merge") => match s.patch_merge_key() {
-            Some(k) => ListKind::Map(vec![k]),
+            Some(k) => ListKind::Map(vec![(k, key_default(s, k))]),
             None => ListKind::Set,
         },
         None => ListKind::Atomic,
     }
+}
+
+/// The default the item schema of list `s` gives key field `key`.
+fn key_default<'a>(s: Schema<'a>, key: &str) -> Option<&'a Value> {
+    s.items()?.property(key)?.node().default.as_ref()
 }
 
 fn map_is_atomic(s: Option<Schema<'_>>) -> bool {
@@ -325,8 +338,8 @@ fn item_element(kind: &ListKind<'_>, item: &Value, index: usize) -> Option<PathE
         ListKind::Set => Some(PathElement::Value(item.to_string())),
         ListKind::Map(keys) => {
             let mut m = Map::new();
-            for k in keys {
-                if let Some(v) = item.get(*k) {
+            for (k, default) in keys {
+                if let Some(v) = item.get(*k).or(*default) {
                     m.insert((*k).to_owned(), v.clone());
                 }
             }
