@@ -80,7 +80,7 @@ pub enum RenderError {
 
 struct Renderable {
     name: String,
-    text: String,
+    text: Rc<str>,
     /// the chart's top-level map (shared by the chart's templates)
     vals: Rc<crate::value::MapVal>,
     base_path: String,
@@ -290,7 +290,11 @@ fn collect(
         }
         out.push(Renderable {
             name: format!("{full_path}/{}", t.name),
-            text: String::from_utf8_lossy(&t.data).into_owned(),
+            // one copy, validated at full speed (a lossy conversion only for invalid UTF-8)
+            text: match std::str::from_utf8(&t.data) {
+                Ok(text) => Rc::from(text),
+                Err(_) => Rc::from(String::from_utf8_lossy(&t.data)),
+            },
             vals: next_map.clone(),
             base_path: format!("{full_path}/templates"),
         });
@@ -318,7 +322,7 @@ fn execute(
         let has = |n: &str| engine.has_func(n);
         for t in &templates {
             scope
-                .parse(&t.name, &t.text, &has)
+                .parse_shared(&t.name, t.text.clone(), &has)
                 .map_err(|e| RenderError::Template(cleanup_parse_error(&t.name, &e.0)))?;
         }
     }

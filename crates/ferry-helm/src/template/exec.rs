@@ -674,7 +674,7 @@ impl<'s, 't, 'f> State<'s, 't, 'f> {
         dot: &Dv,
         mut receiver: Dv,
         node: NodeRef<'t>,
-        idents: &[String],
+        idents: &[Span],
         args: &'t [Arg],
         final_: Final,
     ) -> R<Dv> {

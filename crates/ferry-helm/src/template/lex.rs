@@ -328,8 +328,24 @@ impl<'a> Lexer<'a> {
         }
     }
 
+    /// Offset in the rest of the text of the next `{{` (a byte search for `{`, which is
+    /// much faster than a substring search set up anew for every piece of text).
+    fn find_left_delim(&self) -> Option<usize> {
+        let rest = self.rest();
+        let mut from = 0;
+        // `{` is ASCII, so the byte after one is a character boundary
+        while let Some(i) = rest[from..].find('{') {
+            let at = from + i;
+            if rest.as_bytes().get(at + 1) == Some(&b'{') {
+                return Some(at);
+            }
+            from = at + 1;
+        }
+        None
+    }
+
     fn lex_text(&mut self) {
-        if let Some(x) = self.rest().find(LEFT_DELIM) {
+        if let Some(x) = self.find_left_delim() {
             if x > 0 {
                 self.pos += x;
                 let delim_end = self.pos + LEFT_DELIM.len();

@@ -63,7 +63,17 @@ impl<'p> Scope<'p> {
         text: &str,
         has_func: &dyn Fn(&str) -> bool,
     ) -> Result<(), ParseError> {
-        let trees = parse::parse(name, text, has_func)?;
+        self.parse_shared(name, Rc::from(text), has_func)
+    }
+
+    /// [`Scope::parse`] of a text the trees may keep without copying it.
+    pub fn parse_shared(
+        &mut self,
+        name: &str,
+        text: Rc<str>,
+        has_func: &dyn Fn(&str) -> bool,
+    ) -> Result<(), ParseError> {
+        let trees = parse::parse_shared(name, text, has_func)?;
         self.add_trees(trees);
         Ok(())
     }

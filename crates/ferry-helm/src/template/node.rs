@@ -7,6 +7,68 @@ use std::rc::Rc;
 
 pub type Pos = usize;
 
+/// A piece of a template's text: shares the text instead of copying the piece, so the
+/// parser allocates nothing for text nodes, names and literals. Reads as a `str`.
+#[derive(Clone)]
+pub struct Span {
+    src: Rc<str>,
+    start: u32,
+    end: u32,
+}
+
+impl Span {
+    /// `piece` of `src`: shared when it lies inside `src` (as every token of the text does),
+    /// copied otherwise.
+    pub fn of(src: &Rc<str>, piece: &str) -> Span {
+        let base = src.as_ptr() as usize;
+        let at = (piece.as_ptr() as usize).wrapping_sub(base);
+        if at <= src.len()
+            && piece.len() <= src.len() - at
+            && let (Ok(start), Ok(end)) = (u32::try_from(at), u32::try_from(at + piece.len()))
+        {
+            return Span {
+                src: src.clone(),
+                start,
+                end,
+            };
+        }
+        Span::owned(piece)
+    }
+
+    pub fn owned(piece: &str) -> Span {
+        Span {
+            src: Rc::from(piece),
+            start: 0,
+            end: piece.len() as u32,
+        }
+    }
+}
+
+impl std::ops::Deref for Span {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.src[self.start as usize..self.end as usize]
+    }
+}
+
+impl fmt::Debug for Span {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&**self, f)
+    }
+}
+
+impl Display for Span {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self)
+    }
+}
+
+impl PartialEq<str> for Span {
+    fn eq(&self, other: &str) -> bool {
+        **self == *other
+    }
+}
+
 #[derive(Debug)]
 pub struct ListNode {
     pub pos: Pos,
@@ -17,7 +79,7 @@ pub struct ListNode {
 pub enum Node {
     Text {
         pos: Pos,
-        text: Rc<str>,
+        text: Span,
     },
     Action {
         pos: Pos,
@@ -25,7 +87,7 @@ pub enum Node {
     },
     Comment {
         pos: Pos,
-        text: String,
+        text: Span,
     },
     If(Branch),
     Range(Branch),
@@ -63,7 +125,7 @@ pub struct PipeNode {
 pub struct VariableNode {
     pub pos: Pos,
     /// `$x.a.b` → ["$x", "a", "b"]
-    pub idents: Vec<String>,
+    pub idents: Vec<Span>,
 }
 
 #[derive(Debug)]
@@ -74,7 +136,7 @@ pub struct CommandNode {
 
 #[derive(Debug, Clone)]
 pub struct Number {
-    pub text: String,
+    pub text: Span,
     pub is_int: bool,
     pub int64: i64,
     pub is_uint: bool,
@@ -89,7 +151,7 @@ pub struct Number {
 pub enum Arg {
     Identifier {
         pos: Pos,
-        name: String,
+        name: Span,
     },
     Dot {
         pos: Pos,
@@ -107,18 +169,18 @@ pub enum Arg {
     },
     String {
         pos: Pos,
-        quoted: String,
+        quoted: Span,
         text: Rc<str>,
     },
     Field {
         pos: Pos,
-        idents: Vec<String>,
+        idents: Vec<Span>,
     },
     Variable(VariableNode),
     Chain {
         pos: Pos,
         node: Box<Arg>,
-        fields: Vec<String>,
+        fields: Vec<Span>,
     },
     Pipe(Box<PipeNode>),
 }
@@ -271,7 +333,13 @@ impl Display for CommandNode {
 
 impl Display for VariableNode {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.idents.join("."))
+        for (i, ident) in self.idents.iter().enumerate() {
+            if i > 0 {
+                f.write_char('.')?;
+            }
+            f.write_str(ident)?;
+        }
+        Ok(())
     }
 }
 
@@ -345,8 +413,8 @@ fn is_empty_list(l: &ListNode) -> bool {
 }
 
 /// Parse trees can be as deep as the template nests (100000 `if`s, 10000 parentheses); the
-/// derived drop would recurse once per level and overflow the stack. These drops take the
-/// children out and free them from a work list instead.
+/// derived drop would recurse once per level and overflow the stack. When the stack runs
+/// low, these drops take the children out and free them from a work list instead.
 enum Doomed {
     Nodes(Vec<Node>),
     Cmds(Vec<CommandNode>),
@@ -389,10 +457,24 @@ fn tear_down(first: Doomed) {
     }
 }
 
+/// Stack a recursive drop keeps in reserve; below it, drops switch to the work list.
+const DROP_RED_ZONE: usize = 256 * 1024;
+
+/// Whether there is stack enough to drop children recursively (the common case: a tree
+/// as deep as people write them), which is faster than going through the work list.
+fn stack_to_spare() -> bool {
+    stacker::remaining_stack().is_some_and(|r| r > DROP_RED_ZONE)
+}
+
 impl Drop for ListNode {
     fn drop(&mut self) {
         if !self.nodes.is_empty() {
-            tear_down(Doomed::Nodes(std::mem::take(&mut self.nodes)));
+            let nodes = std::mem::take(&mut self.nodes);
+            if stack_to_spare() {
+                drop(nodes);
+            } else {
+                tear_down(Doomed::Nodes(nodes));
+            }
         }
     }
 }
@@ -400,7 +482,12 @@ impl Drop for ListNode {
 impl Drop for PipeNode {
     fn drop(&mut self) {
         if !self.cmds.is_empty() {
-            tear_down(Doomed::Cmds(std::mem::take(&mut self.cmds)));
+            let cmds = std::mem::take(&mut self.cmds);
+            if stack_to_spare() {
+                drop(cmds);
+            } else {
+                tear_down(Doomed::Cmds(cmds));
+            }
         }
     }
 }

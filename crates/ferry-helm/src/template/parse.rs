@@ -23,7 +23,15 @@ type PResult<T> = Result<T, ParseError>;
 /// Parses `text` as the template `name`; returns the file's own tree first, then every
 /// `define`/`block` it contains, in the order Go adds them to the set.
 pub fn parse(name: &str, text: &str, has_func: &dyn Fn(&str) -> bool) -> PResult<Vec<Tree>> {
-    let text: Rc<str> = Rc::from(text);
+    parse_shared(name, Rc::from(text), has_func)
+}
+
+/// [`parse`] of a text the trees keep (their text nodes and names point into it).
+pub fn parse_shared(
+    name: &str,
+    text: Rc<str>,
+    has_func: &dyn Fn(&str) -> bool,
+) -> PResult<Vec<Tree>> {
     let parse_name: Rc<str> = Rc::from(name);
     let mut p = Parser {
         lex: Lexer::new(&text),
@@ -102,6 +110,18 @@ impl<'a> Parser<'a> {
         let t = self.next_non_space();
         self.backup(t.clone());
         t
+    }
+
+    /// A piece of the template text (a token's value) without copying it.
+    fn span(&self, piece: &str) -> Span {
+        Span::of(&self.text, piece)
+    }
+
+    /// `$x.a.b` or `a.b` split at the dots.
+    fn idents(&self, path: &str) -> Vec<Span> {
+        let mut out = Vec::with_capacity(1 + path.bytes().filter(|&b| b == b'.').count());
+        out.extend(path.split('.').map(|p| self.span(p)));
+        out
     }
 
     fn errorf(&self, msg: impl Into<String>) -> ParseError {
@@ -222,7 +242,7 @@ impl<'a> Parser<'a> {
         match token.typ {
             ItemType::Text => Ok(Parsed::Node(Node::Text {
                 pos: token.pos,
-                text: Rc::from(&*token.val),
+                text: self.span(&token.val),
             })),
             ItemType::LeftDelim => {
                 self.action_line = token.line;
@@ -232,7 +252,7 @@ impl<'a> Parser<'a> {
             }
             ItemType::Comment => Ok(Parsed::Node(Node::Comment {
                 pos: token.pos,
-                text: token.val.into_owned(),
+                text: self.span(&token.val),
             })),
             _ => Err(self.unexpected(&token, "input")),
         }
@@ -433,7 +453,7 @@ impl<'a> Parser<'a> {
                 self.next_non_space();
                 pipe.decl.push(VariableNode {
                     pos: v.pos,
-                    idents: v.val.split('.').map(String::from).collect(),
+                    idents: self.idents(&v.val),
                 });
                 self.vars.push(v.val.to_string());
                 break;
@@ -441,7 +461,7 @@ impl<'a> Parser<'a> {
                 self.next_non_space();
                 pipe.decl.push(VariableNode {
                     pos: v.pos,
-                    idents: v.val.split('.').map(String::from).collect(),
+                    idents: self.idents(&v.val),
                 });
                 self.vars.push(v.val.to_string());
                 if context == "range" && pipe.decl.len() < 2 {
@@ -545,7 +565,7 @@ impl<'a> Parser<'a> {
             let mut fields = vec![];
             while self.peek().typ == ItemType::Field {
                 let f = self.next();
-                fields.push(f.val[1..].to_string());
+                fields.push(self.span(&f.val[1..]));
             }
             return Ok(Some(match node {
                 Arg::Field { mut idents, .. } => {
@@ -592,14 +612,14 @@ impl<'a> Parser<'a> {
                 }
                 Arg::Identifier {
                     pos: token.pos,
-                    name: token.val.into_owned(),
+                    name: self.span(&token.val),
                 }
             }
             ItemType::Dot => Arg::Dot { pos: token.pos },
             ItemType::Nil => Arg::Nil { pos: token.pos },
             ItemType::Variable => {
-                let idents: Vec<String> = token.val.split('.').map(String::from).collect();
-                if !self.vars.iter().any(|v| *v == idents[0]) {
+                let idents = self.idents(&token.val);
+                if !self.vars.iter().any(|v| *v == *idents[0]) {
                     return Err(self.errorf(format!(
                         "undefined variable {}",
                         crate::gofmt::quote(&idents[0])
@@ -612,14 +632,15 @@ impl<'a> Parser<'a> {
             }
             ItemType::Field => Arg::Field {
                 pos: token.pos,
-                idents: token.val[1..].split('.').map(String::from).collect(),
+                idents: self.idents(&token.val[1..]),
             },
             ItemType::Bool => Arg::Bool {
                 pos: token.pos,
                 val: token.val == "true",
             },
             ItemType::CharConstant | ItemType::Complex | ItemType::Number => {
-                let num = new_number(&token.val, token.typ).map_err(|e| self.errorf(e))?;
+                let num =
+                    new_number(self.span(&token.val), token.typ).map_err(|e| self.errorf(e))?;
                 Arg::Number {
                     pos: token.pos,
                     num,
@@ -637,7 +658,7 @@ impl<'a> Parser<'a> {
                 let text = unquote(&token.val).map_err(|e| self.errorf(e))?;
                 Arg::String {
                     pos: token.pos,
-                    quoted: token.val.into_owned(),
+                    quoted: self.span(&token.val),
                     text: Rc::from(text),
                 }
             }
@@ -666,6 +687,10 @@ pub fn unquote(s: &str) -> Result<String, String> {
         return Err("invalid syntax".into());
     }
     let inner = &s[1..s.len() - 1];
+    if q == b'"' && !inner.contains(['\\', '"', '\n']) {
+        // nothing to decode (the common case)
+        return Ok(inner.to_string());
+    }
     if q == b'`' {
         if inner.contains('`') {
             return Err("invalid syntax".into());
@@ -676,7 +701,7 @@ pub fn unquote(s: &str) -> Result<String, String> {
     if q != b'"' && q != b'\'' {
         return Err("invalid syntax".into());
     }
-    let mut out = String::new();
+    let mut out = String::with_capacity(inner.len());
     let mut chars = inner.chars().peekable();
     while let Some(c) = chars.next() {
         if c == q as char {
@@ -752,9 +777,10 @@ pub fn unquote(s: &str) -> Result<String, String> {
 }
 
 /// Go's `newNumber`.
-fn new_number(text: &str, typ: ItemType) -> Result<Number, String> {
+fn new_number(span: Span, typ: ItemType) -> Result<Number, String> {
+    let text: &str = &span;
     let mut n = Number {
-        text: text.to_string(),
+        text: span.clone(),
         is_int: false,
         int64: 0,
         is_uint: false,
