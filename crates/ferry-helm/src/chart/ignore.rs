@@ -244,14 +244,11 @@ impl Rules {
         if path.is_empty() || path == "." || path == "./" {
             return false;
         }
+        let base = crate::funcs::paths::base(path);
         for p in &self.patterns {
-            let subject = if p.base_only {
-                crate::funcs::paths::base(path)
-            } else {
-                path.to_string()
-            };
+            let subject = if p.base_only { base.as_str() } else { path };
             // a malformed pattern never matches (Helm logs the error)
-            let hit = go_match(&p.pattern, &subject).unwrap_or(false);
+            let hit = go_match(&p.pattern, subject).unwrap_or(false);
             if p.negate {
                 if p.must_dir && !is_dir {
                     return true;

@@ -65,6 +65,12 @@ impl Plain {
 
 impl Drop for Plain {
     fn drop(&mut self) {
+        // Values nest up to go-yaml's 10000 levels: recursing that deep would overflow the
+        // stack, so children go through a work list, unless the stack has room to spare (the
+        // common case, and faster).
+        if stacker::remaining_stack().is_some_and(|r| r > 256 * 1024) {
+            return;
+        }
         let mut work: Vec<Plain> = match self {
             Plain::List(l) if !l.is_empty() => std::mem::take(l),
             Plain::Map(m) if !m.is_empty() => std::mem::take(m).into_values().collect(),
