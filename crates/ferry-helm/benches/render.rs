@@ -22,7 +22,7 @@ use ferry_helm::{Chart, RenderOptions, Values};
 /// shared machine's doing). A case that generates RSA keys does a random amount of work per
 /// render (how many candidates fail before a prime), so there the mean over every round
 /// counts, and the number of keys it covers is printed.
-const ROUNDS: usize = 5;
+const ROUNDS: usize = 7;
 
 struct Case {
     label: &'static str,
