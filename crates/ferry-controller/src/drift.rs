@@ -2,16 +2,22 @@
 //! Kustomizations' inventories are watched (one watch per kind, on the owner label); when one is
 //! deleted, or changed by a writer other than ferry in anything but its status, the owning
 //! Kustomization is queued for an immediate reconcile, which puts Git's state back.
+//!
+//! Because every change by others reaches it, the watcher can also vouch that a Kustomization's
+//! objects are still as its last successful apply left them (see [`DriftWatcher::is_clean`]):
+//! a reconcile whose build is unchanged then skips the dry-run of every object, which is what
+//! lets a commit that changes one app of a thousand reach that app quickly.
 
 use std::{
     collections::{HashMap, HashSet, hash_map::DefaultHasher},
     hash::{Hash, Hasher},
     sync::{Arc, Mutex},
+    time::{Duration, Instant},
 };
 
 use ferry_api::{Kustomization, ObjMetadata, keys};
 use ferry_apply::{
-    Resources,
+    Resources, health,
     object::{self, Gvk},
 };
 use futures::{StreamExt, channel::mpsc};
@@ -31,10 +37,41 @@ struct State {
     watched: HashSet<Gvk>,
     /// Which Kustomization owns each tracked object.
     owners: HashMap<ObjKey, ObjectRef<Kustomization>>,
-    /// Objects each Kustomization tracks, to untrack them all at once.
-    tracked: HashMap<ObjectRef<Kustomization>, Vec<ObjKey>>,
+    /// Objects each Kustomization tracks (with the version of their kind's watch).
+    tracked: HashMap<ObjectRef<Kustomization>, Vec<(ObjKey, String)>>,
     /// Fingerprint of each seen object's desired-state fields.
     fingerprints: HashMap<ObjKey, u64>,
+    /// Whether each seen object is Current by kstatus, as of its latest event.
+    current: HashMap<ObjKey, bool>,
+    /// Drift seen per Kustomization (changes by others, deletions), counted.
+    epochs: HashMap<ObjectRef<Kustomization>, u64>,
+    /// When each kind's watch last finished its initial list; absent while it (re)lists, when
+    /// events may have been missed.
+    synced: HashMap<Gvk, Instant>,
+    /// What each Kustomization's last successful full apply left.
+    clean: HashMap<ObjectRef<Kustomization>, Clean>,
+}
+
+/// What a build and the Kustomization's spec were when its objects were last applied in full.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CleanKey {
+    /// Digest of the built objects.
+    pub digest: String,
+    pub generation: Option<i64>,
+    /// The `reconcile.fluxcd.io/requestedAt` annotation: a request always applies in full.
+    pub requested_at: Option<String>,
+}
+
+/// Taken when a full apply starts: the drift count and the time.
+#[derive(Clone, Copy, Debug)]
+pub struct ApplyMark {
+    epoch: u64,
+    started: Instant,
+}
+
+struct Clean {
+    key: CleanKey,
+    mark: ApplyMark,
 }
 
 /// Watches applied objects and queues their owners when they drift.
@@ -69,17 +106,12 @@ impl DriftWatcher {
     /// watching their kinds.
     pub async fn track(&self, owner: ObjectRef<Kustomization>, objects: &[(ObjMetadata, String)]) {
         let new_kinds: Vec<Gvk> = {
-            let mut state = self
-                .state
-                .lock()
-                .expect("drift state lock is never poisoned");
+            let mut state = self.state();
             Self::forget(&mut state, &owner);
             for (meta, _) in objects {
                 state.owners.insert(meta.clone(), owner.clone());
             }
-            state
-                .tracked
-                .insert(owner, objects.iter().map(|(m, _)| m.clone()).collect());
+            state.tracked.insert(owner, objects.to_vec());
             let mut new_kinds = Vec::new();
             for (meta, version) in objects {
                 let gvk = Gvk {
@@ -100,16 +132,13 @@ impl DriftWatcher {
 
     /// Stops tracking a Kustomization's objects (suspended, deleted, or opted out).
     pub fn untrack(&self, owner: &ObjectRef<Kustomization>) {
-        let mut state = self
-            .state
-            .lock()
-            .expect("drift state lock is never poisoned");
-        Self::forget(&mut state, owner);
+        Self::forget(&mut self.state(), owner);
     }
 
     fn forget(state: &mut State, owner: &ObjectRef<Kustomization>) {
+        state.clean.remove(owner);
         if let Some(objects) = state.tracked.remove(owner) {
-            for meta in objects {
+            for (meta, _) in objects {
                 if state.owners.get(&meta) == Some(owner) {
                     state.owners.remove(&meta);
                 }
@@ -117,16 +146,76 @@ impl DriftWatcher {
         }
     }
 
+    fn state(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state
+            .lock()
+            .expect("drift state lock is never poisoned")
+    }
+
+    /// To take before a full apply of `owner`'s objects starts.
+    pub fn mark(&self, owner: &ObjectRef<Kustomization>) -> ApplyMark {
+        ApplyMark {
+            epoch: self.state().epochs.get(owner).copied().unwrap_or(0),
+            started: Instant::now(),
+        }
+    }
+
+    /// Records that the full apply begun at `mark` succeeded (the objects are tracked already).
+    pub fn record_clean(&self, owner: &ObjectRef<Kustomization>, mark: ApplyMark, key: CleanKey) {
+        let mut state = self.state();
+        if state.tracked.contains_key(owner) {
+            state.clean.insert(owner.clone(), Clean { key, mark });
+        }
+    }
+
+    /// Forgets the last successful apply (a later reconcile failed).
+    pub fn forget_clean(&self, owner: &ObjectRef<Kustomization>) {
+        self.state().clean.remove(owner);
+    }
+
+    /// Whether `owner`'s objects are still as its last full apply left them, for a build and
+    /// spec equal to `key`: that apply succeeded less than `max_age` ago, every object has been
+    /// seen by a watch that was listing before the apply started and has not restarted since,
+    /// and no change by others nor deletion has been seen since. `Some(all_current)` if so,
+    /// with whether every object is Current by kstatus as of its latest event.
+    pub fn is_clean(
+        &self,
+        owner: &ObjectRef<Kustomization>,
+        key: &CleanKey,
+        max_age: Duration,
+    ) -> Option<bool> {
+        let state = self.state();
+        let clean = state.clean.get(owner)?;
+        let epoch = state.epochs.get(owner).copied().unwrap_or(0);
+        if clean.key != *key || clean.mark.epoch != epoch || clean.mark.started.elapsed() >= max_age
+        {
+            return None;
+        }
+        let mut all_current = true;
+        for (meta, version) in state.tracked.get(owner)? {
+            let gvk = Gvk {
+                group: meta.group.clone(),
+                version: version.clone(),
+                kind: meta.kind.clone(),
+            };
+            let listed_before = state
+                .synced
+                .get(&gvk)
+                .is_some_and(|at| *at <= clean.mark.started);
+            if !listed_before || !state.fingerprints.contains_key(meta) {
+                return None;
+            }
+            all_current &= state.current.get(meta).copied().unwrap_or(false);
+        }
+        Some(all_current)
+    }
+
     async fn spawn_watch(&self, gvk: Gvk) {
         let resolved = match self.resources.resolve(&self.client, &gvk).await {
             Ok(resolved) => resolved,
             Err(err) => {
                 tracing::warn!(kind = %gvk, error = %err, "cannot watch kind for drift");
-                self.state
-                    .lock()
-                    .expect("drift state lock is never poisoned")
-                    .watched
-                    .remove(&gvk);
+                self.state().watched.remove(&gvk);
                 return;
             }
         };
@@ -140,8 +229,14 @@ impl DriftWatcher {
                     Ok(watcher::Event::InitApply(obj)) => this.observe(&obj, false),
                     Ok(watcher::Event::Apply(obj)) => this.observe(&obj, true),
                     Ok(watcher::Event::Delete(obj)) => this.deleted(&obj),
-                    Ok(watcher::Event::Init | watcher::Event::InitDone) => {}
+                    Ok(watcher::Event::Init) => {
+                        this.state().synced.remove(&gvk);
+                    }
+                    Ok(watcher::Event::InitDone) => {
+                        this.state().synced.insert(gvk.clone(), Instant::now());
+                    }
                     Err(err) => {
+                        this.state().synced.remove(&gvk);
                         tracing::debug!(kind = %gvk, error = %err, "drift watch error, retrying")
                     }
                 }
@@ -157,17 +252,20 @@ impl DriftWatcher {
             return;
         };
         let print = fingerprint(&value);
+        let current = health::assess(&value).kstatus == health::KStatus::Current;
         let owner = {
-            let mut state = self
-                .state
-                .lock()
-                .expect("drift state lock is never poisoned");
+            let mut state = self.state();
+            state.current.insert(meta.clone(), current);
             let before = state.fingerprints.insert(meta.clone(), print);
             let changed = before.is_some_and(|b| b != print);
             if !(live && changed && last_writer_is_external(&value, &self.field_manager)) {
                 return;
             }
-            state.owners.get(&meta).cloned()
+            let owner = state.owners.get(&meta).cloned();
+            if let Some(owner) = &owner {
+                *state.epochs.entry(owner.clone()).or_default() += 1;
+            }
+            owner
         };
         if let Some(owner) = owner {
             tracing::info!(object = %meta, kustomization = %owner, "drift detected, reconciling");
@@ -183,12 +281,14 @@ impl DriftWatcher {
             return;
         };
         let owner = {
-            let mut state = self
-                .state
-                .lock()
-                .expect("drift state lock is never poisoned");
+            let mut state = self.state();
             state.fingerprints.remove(&meta);
-            state.owners.get(&meta).cloned()
+            state.current.remove(&meta);
+            let owner = state.owners.get(&meta).cloned();
+            if let Some(owner) = &owner {
+                *state.epochs.entry(owner.clone()).or_default() += 1;
+            }
+            owner
         };
         if let Some(owner) = owner {
             tracing::info!(object = %meta, kustomization = %owner, "managed object deleted, reconciling");

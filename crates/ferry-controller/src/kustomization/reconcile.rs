@@ -16,7 +16,8 @@ use ferry_api::{
     kustomize::{MAX_HISTORY, Snapshot},
 };
 use ferry_apply::{
-    ApplyOptions, ChangeSet, ResourceManager, WaitOptions, health, object, wait::Readiness,
+    ApplyOptions, ChangeSet, ChangeSetEntry, ResourceManager, WaitOptions, health, object,
+    wait::Readiness,
 };
 use kube::{
     Api, ResourceExt,
@@ -26,7 +27,10 @@ use kube::{
 use serde_json::{Value, json};
 
 use super::{build, decryption, deps, policy, source};
-use crate::{clients::Target, clock, context::Context, events::EventType, status::patch_status};
+use crate::{
+    clients::Target, clock, context::Context, drift::CleanKey, events::EventType,
+    status::patch_status,
+};
 
 /// Errors the controller runtime retries with backoff: the status could not be written.
 #[derive(Debug, thiserror::Error)]
@@ -199,7 +203,7 @@ impl<'a> Run<'a> {
             let failure = Failure::new(reason::INVALID_SPEC, message).terminal();
             return self.fail(failure, None, Duration::ZERO).await;
         }
-        let outcome = self.apply_revision(timeout).await;
+        let outcome = self.apply_revision(interval, timeout).await;
         self.status.last_handled_reconcile_at = self
             .ks
             .annotations()
@@ -232,6 +236,7 @@ impl<'a> Run<'a> {
         retry_interval: Duration,
     ) -> Result<Action, Error> {
         self.failed = true;
+        self.ctx.drift.forget_clean(&self.object_ref());
         self.set(
             condition::READY,
             ConditionStatus::False,
@@ -274,6 +279,7 @@ impl<'a> Run<'a> {
     /// Everything from the source to the health checks; returns the applied revision.
     async fn apply_revision(
         &mut self,
+        interval: Duration,
         timeout: Duration,
     ) -> Result<String, (Failure, Option<String>)> {
         let artifact = source::resolve(
@@ -326,10 +332,7 @@ impl<'a> Run<'a> {
             }));
         }
 
-        self.mark_progressing(&revision, timeout)
-            .await
-            .map_err(|e| with_rev(Failure::new(reason::RECONCILIATION_FAILED, e)))?;
-
+        self.status.last_attempted_revision = Some(revision.clone());
         let dir = self
             .ctx
             .artifacts
@@ -357,6 +360,38 @@ impl<'a> Run<'a> {
         )
         .with_concurrency(self.ctx.config.apply_concurrency);
 
+        let drift_enabled = self.ctx.config.drift_watch
+            && target.local
+            && !keys::is_disabled(
+                self.ks
+                    .annotations()
+                    .get(keys::DRIFT_WATCH_ANNOTATION)
+                    .map(String::as_str),
+            );
+        let clean_key = CleanKey {
+            digest: digest.clone(),
+            generation: self.ks.metadata.generation,
+            requested_at: self
+                .ks
+                .annotations()
+                .get(keys::REQUESTED_AT_ANNOTATION)
+                .cloned(),
+        };
+        if drift_enabled
+            && let Some(all_current) = self.unchanged_since_last_apply(&clean_key, interval)
+        {
+            self.check_unchanged_health(&manager, all_current, timeout)
+                .await
+                .map_err(with_rev)?;
+            self.succeed(&revision, &digest, started, &ChangeSet::default())
+                .await;
+            return Ok(revision);
+        }
+
+        self.mark_progressing(&revision, timeout)
+            .await
+            .map_err(|e| with_rev(Failure::new(reason::RECONCILIATION_FAILED, e)))?;
+        let mark = self.ctx.drift.mark(&self.object_ref());
         let changes = self
             .apply(&manager, objects)
             .await
@@ -367,14 +402,6 @@ impl<'a> Run<'a> {
             .map(|e| (e.object.clone(), e.version.clone()))
             .collect();
 
-        let drift_enabled = self.ctx.config.drift_watch
-            && target.local
-            && !keys::is_disabled(
-                self.ks
-                    .annotations()
-                    .get(keys::DRIFT_WATCH_ANNOTATION)
-                    .map(String::as_str),
-            );
         if drift_enabled {
             self.ctx.drift.track(self.object_ref(), &applied).await;
         } else {
@@ -389,7 +416,78 @@ impl<'a> Run<'a> {
         self.check_health(&manager, &changes, timeout)
             .await
             .map_err(with_rev)?;
+        if drift_enabled {
+            self.ctx
+                .drift
+                .record_clean(&self.object_ref(), mark, clean_key);
+        }
+        self.succeed(&revision, &digest, started, &changes).await;
+        Ok(revision)
+    }
 
+    /// Whether this reconcile can skip applying: the last one succeeded with the same build and
+    /// spec, its objects are in the inventory as applied, and the drift watcher vouches that
+    /// nobody changed or deleted them since (see [`crate::drift::DriftWatcher::is_clean`]). At
+    /// least once per interval the objects are applied in full regardless, as Flux does.
+    /// `Some(all_current)` if so, with whether the watcher saw every object Current.
+    fn unchanged_since_last_apply(&self, key: &CleanKey, interval: Duration) -> Option<bool> {
+        let ready = condition::is_true(&self.status.conditions, condition::READY)
+            && self.status.observed_generation == self.ks.metadata.generation
+            && self.status.last_applied_revision.is_some();
+        if !ready {
+            return None;
+        }
+        self.ctx.drift.is_clean(&self.object_ref(), key, interval)
+    }
+
+    /// Health of objects this reconcile did not need to apply: what the drift watcher saw when
+    /// every object was Current and only kstatus decides (`spec.wait` without custom
+    /// expressions); otherwise the checks read them as after an apply.
+    async fn check_unchanged_health(
+        &mut self,
+        manager: &ResourceManager,
+        all_current: bool,
+        timeout: Duration,
+    ) -> Result<(), Failure> {
+        let kstatus_only = self.ks.spec.waits()
+            && self
+                .ks
+                .spec
+                .health_check_exprs
+                .as_ref()
+                .is_none_or(Vec::is_empty);
+        if kstatus_only && all_current {
+            let message = "Health check passed in 0s (no object changed since the last check)";
+            self.set(
+                condition::HEALTHY,
+                ConditionStatus::True,
+                reason::SUCCEEDED,
+                message,
+            );
+            return Ok(());
+        }
+        let unchanged = ChangeSet {
+            entries: self
+                .inventory_objects()
+                .into_iter()
+                .map(|(object, version)| ChangeSetEntry {
+                    object,
+                    version,
+                    action: ferry_apply::Action::Unchanged,
+                })
+                .collect(),
+        };
+        self.check_health(manager, &unchanged, timeout).await
+    }
+
+    /// Records a successful reconcile of `revision` in the status (and an event for changes).
+    async fn succeed(
+        &mut self,
+        revision: &str,
+        digest: &str,
+        started: Instant,
+        changes: &ChangeSet,
+    ) {
         let message = format!("Applied revision: {revision}");
         self.set(
             condition::READY,
@@ -399,13 +497,13 @@ impl<'a> Run<'a> {
         );
         condition::remove(&mut self.status.conditions, condition::RECONCILING);
         condition::remove(&mut self.status.conditions, condition::STALLED);
-        self.status.last_applied_revision = Some(revision.clone());
+        self.status.last_applied_revision = Some(revision.to_owned());
         self.status.observed_generation = self.ks.metadata.generation;
         self.record_history(
-            &digest,
+            digest,
             reason::RECONCILIATION_SUCCEEDED,
             started.elapsed(),
-            &revision,
+            revision,
         );
         if changes.has_changes() {
             let lines = changes.changes().join("\n");
@@ -413,11 +511,10 @@ impl<'a> Run<'a> {
                 EventType::Normal,
                 reason::RECONCILIATION_SUCCEEDED,
                 &lines,
-                Some(&revision),
+                Some(revision),
             )
             .await;
         }
-        Ok(revision)
     }
 
     async fn mark_progressing(&mut self, revision: &str, timeout: Duration) -> Result<(), Error> {

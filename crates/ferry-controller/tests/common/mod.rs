@@ -4,7 +4,10 @@
 
 #![allow(dead_code)] // each test binary uses its own subset
 
-use std::time::Duration;
+use std::{
+    sync::{Arc, Mutex},
+    time::Duration,
+};
 
 use ferry_api::{GitRepository, Kustomization, condition};
 use ferry_controller::{ControllerConfig, metrics::Metrics};
@@ -20,6 +23,10 @@ use kube::{
     api::{Patch, PatchParams, PostParams},
 };
 use serde_json::{Value, json};
+use tokio::{
+    io::{AsyncReadExt, AsyncWriteExt},
+    net::{TcpListener, TcpStream},
+};
 
 /// A running control plane with ferry's controllers.
 pub struct Env {
@@ -241,4 +248,61 @@ pub fn deployment(name: &str, namespace: &str, image: &str, replicas: u32) -> St
     format!(
         "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: {name}\n  namespace: {namespace}\nspec:\n  replicas: {replicas}\n  selector:\n    matchLabels:\n      app: {name}\n  template:\n    metadata:\n      labels:\n        app: {name}\n    spec:\n      containers:\n      - name: app\n        image: {image}\n"
     )
+}
+
+/// Forwards TCP to `upstream`, recording the lines of client requests that `keep` selects
+/// (request lines, headers). The server must serve plain HTTP.
+pub async fn recording_proxy(
+    upstream: std::net::SocketAddr,
+    keep: fn(&str) -> bool,
+) -> (String, Arc<Mutex<Vec<String>>>) {
+    let listener = TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("a loopback port for the proxy");
+    let url = format!(
+        "http://{}",
+        listener.local_addr().expect("the bound address")
+    );
+    let seen: Arc<Mutex<Vec<String>>> = Arc::default();
+    let record = seen.clone();
+    tokio::spawn(async move {
+        loop {
+            let Ok((client, _)) = listener.accept().await else {
+                return;
+            };
+            let record = record.clone();
+            tokio::spawn(async move {
+                let Ok(server) = TcpStream::connect(upstream).await else {
+                    return;
+                };
+                let (mut cr, mut cw) = client.into_split();
+                let (mut sr, mut sw) = server.into_split();
+                let upstream_copy = async move {
+                    let mut buf = vec![0u8; 64 * 1024];
+                    loop {
+                        let n = match cr.read(&mut buf).await {
+                            Ok(0) | Err(_) => return,
+                            Ok(n) => n,
+                        };
+                        for line in String::from_utf8_lossy(&buf[..n]).lines() {
+                            if keep(line) {
+                                record
+                                    .lock()
+                                    .expect("the recorder lock is never poisoned")
+                                    .push(line.to_owned());
+                            }
+                        }
+                        if sw.write_all(&buf[..n]).await.is_err() {
+                            return;
+                        }
+                    }
+                };
+                let downstream_copy = async move {
+                    let _ = tokio::io::copy(&mut sr, &mut cw).await;
+                };
+                tokio::join!(upstream_copy, downstream_copy);
+            });
+        }
+    });
+    (url, seen)
 }
