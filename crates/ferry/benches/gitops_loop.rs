@@ -30,7 +30,9 @@ use std::{
 
 use ferry_api::{Kustomization, condition};
 use ferry_apiserver::{ApiServer, SimulationConfig};
+use futures::StreamExt;
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
+use kube::runtime::{WatchStreamExt, watcher};
 use kube::{
     Api, Client,
     api::{DynamicObject, ListParams, Patch, PatchParams, PostParams},
@@ -41,6 +43,8 @@ use serde_json::json;
 const FLUX_SECONDS: f64 = 253.0;
 const KUBECTL: &str = "/usr/lib/google-cloud-sdk/bin/kubectl.1.33";
 const FLUX_MIB: f64 = 223.0;
+/// How many one-app commits are timed.
+const ONE_APP_COMMITS: usize = 10;
 
 fn git(dir: &Path, args: &[&str]) -> String {
     let out = Command::new("git")
@@ -81,17 +85,41 @@ const APP_FILES: [(&str, &str); 5] = [
     ),
 ];
 
-fn write_app(repo: &Path, message: &str) -> String {
-    let app = repo.join("app");
-    std::fs::create_dir_all(&app).unwrap();
+/// The repository: the five files in `base/`, and one overlay per app (`apps/app-NNNN`) that
+/// patches its ConfigMap with the app's own value, so that a commit can change one app or all.
+fn write_repo(repo: &Path, count: usize, message: &str) {
+    let base = repo.join("base");
+    std::fs::create_dir_all(&base).unwrap();
     std::fs::write(
-        app.join("kustomization.yaml"),
+        base.join("kustomization.yaml"),
         "resources: [sa.yaml, deploy.yaml, svc.yaml, hpa.yaml, cm.yaml]\n",
     )
     .unwrap();
     for (file, text) in APP_FILES {
-        std::fs::write(app.join(file), text.replace("{message}", message)).unwrap();
+        std::fs::write(base.join(file), text.replace("{message}", message)).unwrap();
     }
+    for i in 0..count {
+        write_overlay(repo, &app_name(i), "r0");
+    }
+}
+
+fn app_name(i: usize) -> String {
+    format!("app-{i:04}")
+}
+
+fn write_overlay(repo: &Path, app: &str, value: &str) {
+    let dir = repo.join("apps").join(app);
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join("kustomization.yaml"),
+        format!(
+            "resources: [../../base]\npatches:\n- patch: |-\n    apiVersion: v1\n    kind: ConfigMap\n    metadata:\n      name: podinfo\n    data:\n      app: {app}-{value}\n"
+        ),
+    )
+    .unwrap();
+}
+
+fn commit(repo: &Path, message: &str) -> String {
     git(repo, &["add", "-A"]);
     git(
         repo,
@@ -143,21 +171,96 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
     sorted[((sorted.len() - 1) as f64 * p).round() as usize]
 }
 
-async fn all_applied(kss: &Api<Kustomization>, revision_suffix: &str) -> BTreeMap<String, bool> {
-    let list = kss.list(&ListParams::default()).await.unwrap();
-    list.items
-        .into_iter()
-        .map(|ks| {
-            let name = ks.metadata.name.clone().unwrap_or_default();
-            let status = ks.status.unwrap_or_default();
-            let done = condition::is_true(&status.conditions, condition::READY)
-                && status
-                    .last_applied_revision
-                    .as_deref()
-                    .is_some_and(|r| r.ends_with(revision_suffix));
-            (name, done)
-        })
-        .collect()
+/// When each Kustomization was first seen Ready with the awaited revision applied, from a watch
+/// (polling lists of 1000 Kustomizations would load the machine the loop runs on).
+#[derive(Default)]
+struct Tracker {
+    /// Revision suffix awaited ("" for any) and when the wait started.
+    target: Option<(String, Instant)>,
+    applied: BTreeMap<String, Duration>,
+}
+
+impl Tracker {
+    fn observe(&mut self, ks: &Kustomization) {
+        let Some((suffix, since)) = &self.target else {
+            return;
+        };
+        let name = ks.metadata.name.clone().unwrap_or_default();
+        if self.applied.contains_key(&name) {
+            return;
+        }
+        let Some(status) = &ks.status else { return };
+        let done = condition::is_true(&status.conditions, condition::READY)
+            && status
+                .last_applied_revision
+                .as_deref()
+                .is_some_and(|r| r.ends_with(suffix.as_str()));
+        if done {
+            self.applied.insert(name, since.elapsed());
+        }
+    }
+}
+
+type SharedTracker = std::sync::Arc<std::sync::Mutex<Tracker>>;
+
+fn track(kss: Api<Kustomization>) -> SharedTracker {
+    let tracker = SharedTracker::default();
+    let writer = tracker.clone();
+    tokio::spawn(async move {
+        let mut events = watcher(kss, watcher::Config::default())
+            .default_backoff()
+            .applied_objects()
+            .boxed();
+        while let Some(event) = events.next().await {
+            if let Ok(ks) = event {
+                writer.lock().unwrap().observe(&ks);
+            }
+        }
+    });
+    tracker
+}
+
+/// Starts awaiting `suffix` (the list of Kustomizations already applied is cleared).
+fn await_revision(tracker: &SharedTracker, suffix: &str) {
+    let mut t = tracker.lock().unwrap();
+    t.applied.clear();
+    t.target = Some((suffix.to_owned(), Instant::now()));
+}
+
+/// Waits until `names` are all applied; returns their latencies, sorted.
+async fn wait_applied(
+    tracker: &SharedTracker,
+    kss: &Api<Kustomization>,
+    names: &[String],
+    pid: u32,
+    peak_rss: &mut u64,
+    limit: Duration,
+) -> Vec<Duration> {
+    let started = Instant::now();
+    loop {
+        *peak_rss = (*peak_rss).max(rss_kib(pid, "VmRSS:"));
+        let missing = {
+            let t = tracker.lock().unwrap();
+            let missing = names.iter().filter(|n| !t.applied.contains_key(*n)).count();
+            if missing == 0 {
+                let mut latencies: Vec<Duration> = names.iter().map(|n| t.applied[n]).collect();
+                latencies.sort();
+                return latencies;
+            }
+            missing
+        };
+        if started.elapsed() > limit {
+            // One list, to say where they stand.
+            let sample = kss.list(&ListParams::default()).await.ok().and_then(|l| {
+                l.items
+                    .into_iter()
+                    .find(|k| names.contains(&k.metadata.name.clone().unwrap_or_default()))
+                    .and_then(|k| k.status)
+            });
+            panic!("{missing} Kustomizations not applied after {limit:?}; one: {sample:?}");
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
 }
 
 fn main() {
@@ -294,7 +397,8 @@ async fn bench(count: usize) {
     let repo = dir.path().join("repo");
     std::fs::create_dir_all(&repo).unwrap();
     git(&repo, &["init", "-q", "-b", "main"]);
-    write_app(&repo, "v1");
+    write_repo(&repo, count, "v1");
+    commit(&repo, "v1");
     let repos: Api<ferry_api::GitRepository> = Api::namespaced(client.clone(), "flux-system");
     repos
         .create(&PostParams::default(), &serde_json::from_value(json!({
@@ -341,7 +445,7 @@ async fn bench(count: usize) {
         let ks: Kustomization = serde_json::from_value(json!({
             "metadata": {"name": format!("app-{i:04}"), "namespace": "flux-system"},
             "spec": {
-                "interval": "60m", "timeout": "2m", "path": "./app", "prune": true, "wait": true,
+                "interval": "60m", "timeout": "2m", "path": format!("./apps/app-{i:04}"), "prune": true, "wait": true,
                 "targetNamespace": format!("app-{i:04}"),
                 "sourceRef": {"kind": "GitRepository", "name": "bench"},
             },
@@ -349,51 +453,89 @@ async fn bench(count: usize) {
         .unwrap();
         kss.create(&PostParams::default(), &ks).await.unwrap();
     }
+    let names: Vec<String> = (0..count).map(app_name).collect();
     let mut peak_rss = 0;
-    loop {
-        peak_rss = peak_rss.max(rss_kib(pid, "VmRSS:"));
-        let applied = all_applied(&kss, "").await;
-        let ready = applied.values().filter(|d| **d).count();
-        if ready == count {
-            break;
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(900),
-            "only {ready}/{count} ready after 15 minutes"
-        );
-        tokio::time::sleep(Duration::from_millis(250)).await;
+    let tracker = track(kss.clone());
+    {
+        // Awaiting from the controller's start, not from now.
+        let mut t = tracker.lock().unwrap();
+        t.target = Some((String::new(), started));
     }
+    wait_applied(
+        &tracker,
+        &kss,
+        &names,
+        pid,
+        &mut peak_rss,
+        Duration::from_secs(900),
+    )
+    .await;
     let all_ready = started.elapsed();
 
-    // commit -> applied, per Kustomization.
+    // A commit that changes every app (their shared base): commit -> applied, per Kustomization.
+    std::fs::write(
+        repo.join("base/cm.yaml"),
+        APP_FILES[1].1.replace("{message}", "v2"),
+    )
+    .unwrap();
+    let head = commit(&repo, "v2");
+    await_revision(&tracker, &head);
     let commit_at = Instant::now();
-    let head = write_app(&repo, "v2");
-    let mut applied_after: BTreeMap<String, Duration> = BTreeMap::new();
     let mut fetched_after = None;
-    while applied_after.len() < count {
-        if fetched_after.is_none() {
-            let repo = repos.get("bench").await.unwrap();
-            let revision = repo.status.and_then(|s| s.artifact).map(|a| a.revision);
-            if revision.is_some_and(|r| r.ends_with(&head)) {
-                fetched_after = Some(commit_at.elapsed());
-            }
+    while fetched_after.is_none() {
+        let repo = repos.get("bench").await.unwrap();
+        let revision = repo.status.and_then(|s| s.artifact).map(|a| a.revision);
+        if revision.is_some_and(|r| r.ends_with(&head)) {
+            fetched_after = Some(commit_at.elapsed());
         }
-        for (name, done) in all_applied(&kss, &head).await {
-            if done {
-                applied_after
-                    .entry(name)
-                    .or_insert_with(|| commit_at.elapsed());
-            }
-        }
-        peak_rss = peak_rss.max(rss_kib(pid, "VmRSS:"));
-        assert!(
-            commit_at.elapsed() < Duration::from_secs(600),
-            "commit not applied everywhere"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
+        tokio::time::sleep(Duration::from_millis(10)).await;
     }
-    let mut commit_latency: Vec<Duration> = applied_after.into_values().collect();
-    commit_latency.sort();
+    let commit_latency = wait_applied(
+        &tracker,
+        &kss,
+        &names,
+        pid,
+        &mut peak_rss,
+        Duration::from_secs(600),
+    )
+    .await;
+
+    // Commits that change one app each: commit -> that app applied. Every Kustomization of the
+    // source still reconciles the new revision (as Flux's do); the next commit waits for all.
+    let mut one_app_latency = Vec::new();
+    let mut one_app_all = Vec::new();
+    for (round, i) in (0..count)
+        .step_by((count / ONE_APP_COMMITS).max(1))
+        .take(ONE_APP_COMMITS)
+        .enumerate()
+    {
+        let app = app_name(i);
+        write_overlay(&repo, &app, &format!("r{}", round + 1));
+        let head = commit(&repo, &format!("{app} r{}", round + 1));
+        await_revision(&tracker, &head);
+        let own = wait_applied(
+            &tracker,
+            &kss,
+            std::slice::from_ref(&app),
+            pid,
+            &mut peak_rss,
+            Duration::from_secs(600),
+        )
+        .await;
+        one_app_latency.push(own[0]);
+        let all = wait_applied(
+            &tracker,
+            &kss,
+            &names,
+            pid,
+            &mut peak_rss,
+            Duration::from_secs(600),
+        )
+        .await;
+        one_app_all.push(*all.last().unwrap());
+    }
+    one_app_latency.sort();
+    one_app_all.sort();
 
     // edit -> corrected, on 50 Deployments edited as kubectl would.
     let mut edit_latency = Vec::new();
@@ -458,9 +600,16 @@ async fn bench(count: usize) {
         FLUX_MIB / mib
     );
     println!(
-        "  commit -> applied:  p50 {:>7.0} ms  p95 {:>7.0} ms  (all {count})",
+        "  commit -> applied, a commit changing every app:  p50 {:>7.0} ms  p95 {:>7.0} ms  (all {count})",
         percentile(&commit_latency, 0.5).as_secs_f64() * 1e3,
         percentile(&commit_latency, 0.95).as_secs_f64() * 1e3
+    );
+    println!(
+        "  commit -> applied, a commit changing one app:    p50 {:>7.0} ms  p95 {:>7.0} ms  ({} commits; all {count} at the new revision: p50 {:.0} ms)",
+        percentile(&one_app_latency, 0.5).as_secs_f64() * 1e3,
+        percentile(&one_app_latency, 0.95).as_secs_f64() * 1e3,
+        one_app_latency.len(),
+        percentile(&one_app_all, 0.5).as_secs_f64() * 1e3
     );
     println!(
         "  commit -> artifact: {:>7.0} ms  (the GitRepository polls every second)",
