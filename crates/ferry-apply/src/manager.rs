@@ -419,11 +419,7 @@ impl ResourceManager {
         meta: &ObjMetadata,
         version: &str,
     ) -> Result<Option<Value>, ApplyError> {
-        let gvk = Gvk {
-            group: meta.group.clone(),
-            version: version.to_owned(),
-            kind: meta.kind.clone(),
-        };
+        let gvk = Gvk::of(meta, version);
         let resolved = match self.resources.resolve(&self.client, &gvk).await {
             Ok(resolved) => resolved,
             Err(crate::resources::ResolveError::NotServed { .. }) => return Ok(None),
@@ -490,11 +486,7 @@ impl ResourceManager {
         if !owned || opted_out {
             return Ok(Action::Skipped);
         }
-        let gvk = Gvk {
-            group: meta.group.clone(),
-            version: version.to_owned(),
-            kind: meta.kind.clone(),
-        };
+        let gvk = Gvk::of(meta, version);
         let resolved = self
             .resources
             .resolve(&self.client, &gvk)

@@ -25,6 +25,15 @@ impl Gvk {
         }
     }
 
+    /// The kind of an inventory entry, with the version it was applied with.
+    pub fn of(meta: &ObjMetadata, version: &str) -> Self {
+        Self {
+            group: meta.group.clone(),
+            version: version.to_owned(),
+            kind: meta.kind.clone(),
+        }
+    }
+
     pub fn api_version(&self) -> String {
         if self.group.is_empty() {
             self.version.clone()

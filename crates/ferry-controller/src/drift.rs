@@ -114,11 +114,7 @@ impl DriftWatcher {
             state.tracked.insert(owner, objects.to_vec());
             let mut new_kinds = Vec::new();
             for (meta, version) in objects {
-                let gvk = Gvk {
-                    group: meta.group.clone(),
-                    version: version.clone(),
-                    kind: meta.kind.clone(),
-                };
+                let gvk = Gvk::of(meta, version);
                 if state.watched.insert(gvk.clone()) {
                     new_kinds.push(gvk);
                 }
@@ -193,11 +189,7 @@ impl DriftWatcher {
         }
         let mut all_current = true;
         for (meta, version) in state.tracked.get(owner)? {
-            let gvk = Gvk {
-                group: meta.group.clone(),
-                version: version.clone(),
-                kind: meta.kind.clone(),
-            };
+            let gvk = Gvk::of(meta, version);
             let listed_before = state
                 .synced
                 .get(&gvk)
