@@ -56,8 +56,14 @@ impl ClusterArgs {
 }
 
 /// Runs an async command on a fresh multi-threaded runtime.
+///
+/// The blocking pool is capped: builds run there and are CPU-bound, so more threads than a few
+/// per core add nothing but glibc malloc arenas, whose fragmentation grew the controller's RSS
+/// with every revision (tokio's default allows 512 threads).
 pub fn block_on<F: std::future::Future>(future: F) -> anyhow::Result<F::Output> {
+    let cores = std::thread::available_parallelism().map_or(2, usize::from);
     let runtime = tokio::runtime::Builder::new_multi_thread()
+        .max_blocking_threads((cores * 2).max(8))
         .enable_all()
         .build()
         .context("starting the async runtime")?;
