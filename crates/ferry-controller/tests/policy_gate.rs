@@ -58,6 +58,17 @@ fn pod(image: &str) -> String {
     )
 }
 
+/// Waits until the Kustomization `app` is Ready=False with PolicyViolation; returns the message.
+async fn wait_denied(env: &Env) -> String {
+    env.wait_ready(
+        "app",
+        "False",
+        Some("PolicyViolation"),
+        Duration::from_secs(30),
+    )
+    .await
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn a_deny_violation_blocks_the_apply_until_fixed() {
     let env = Env::start().await;
@@ -74,14 +85,7 @@ async fn a_deny_violation_blocks_the_apply_until_fixed() {
 
     create_gated_kustomization(&env).await;
 
-    let message = env
-        .wait_ready(
-            "app",
-            "False",
-            Some("PolicyViolation"),
-            Duration::from_secs(30),
-        )
-        .await;
+    let message = wait_denied(&env).await;
     assert!(
         message.contains("Pod/default/web") || message.contains("web"),
         "{message}"
@@ -291,14 +295,7 @@ async fn a_live_object_outside_the_source_fails_a_referential_constraint() {
     env.create_git_repository("repo", "1m").await;
     create_kustomization_with(&env, json!({"ferry.dev/policy-path": "./policies"})).await;
 
-    let message = env
-        .wait_ready(
-            "app",
-            "False",
-            Some("PolicyViolation"),
-            Duration::from_secs(30),
-        )
-        .await;
+    let message = wait_denied(&env).await;
     assert!(message.contains("Ingress/default/web"), "{message}");
     assert!(message.contains("unique-ingress-host"), "{message}");
     assert!(
@@ -362,14 +359,7 @@ async fn an_update_rule_sees_the_live_object_as_old_object() {
     // Now the live ConfigMap exists: an UPDATE whose oldObject carries team=payments.
     env.repo.write("app/cm.yaml", &labelled_configmap("search"));
     env.repo.commit("hand the settings to team search");
-    let message = env
-        .wait_ready(
-            "app",
-            "False",
-            Some("PolicyViolation"),
-            Duration::from_secs(30),
-        )
-        .await;
+    let message = wait_denied(&env).await;
     assert!(
         message.contains("ConfigMap/default/settings violates K8sImmutableLabels/team-is-immutable (deny): label <team> is immutable: <payments> cannot become <search>"),
         "{message}"
@@ -399,14 +389,7 @@ async fn constraints_installed_in_the_cluster_block_the_apply() {
     create_kustomization_with(&env, json!({"ferry.dev/policy": "cluster"})).await;
 
     // Asking for the cluster's constraints without Gatekeeper is an error, not a pass.
-    let message = env
-        .wait_ready(
-            "app",
-            "False",
-            Some("PolicyViolation"),
-            Duration::from_secs(30),
-        )
-        .await;
+    let message = wait_denied(&env).await;
     assert!(
         message.contains("does not serve templates.gatekeeper.sh/v1 ConstraintTemplate")
             && message.contains("is OPA Gatekeeper installed?"),
@@ -514,14 +497,7 @@ async fn gatekeepers_sync_configuration_decides_which_live_objects_are_referenti
         &ingress("docs", "default", "docs.example.com"),
     );
     env.repo.commit("docs ingress");
-    let message = env
-        .wait_ready(
-            "app",
-            "False",
-            Some("PolicyViolation"),
-            Duration::from_secs(30),
-        )
-        .await;
+    let message = wait_denied(&env).await;
     assert!(
         message.contains("Ingress/default/web violates K8sUniqueIngressHost/unique-ingress-host"),
         "{message}"

@@ -227,39 +227,49 @@ fn await_revision(tracker: &SharedTracker, suffix: &str) {
     t.target = Some((suffix.to_owned(), Instant::now()));
 }
 
-/// Waits until `names` are all applied; returns their latencies, sorted.
-async fn wait_applied(
-    tracker: &SharedTracker,
-    kss: &Api<Kustomization>,
-    names: &[String],
+/// What the benchmark watches while it waits: the Kustomizations and the controller's RSS.
+struct Probe {
+    tracker: SharedTracker,
+    kss: Api<Kustomization>,
     pid: u32,
-    peak_rss: &mut u64,
-    limit: Duration,
-) -> Vec<Duration> {
-    let started = Instant::now();
-    loop {
-        *peak_rss = (*peak_rss).max(rss_kib(pid, "VmRSS:"));
-        let missing = {
-            let t = tracker.lock().unwrap();
-            let missing = names.iter().filter(|n| !t.applied.contains_key(*n)).count();
-            if missing == 0 {
-                let mut latencies: Vec<Duration> = names.iter().map(|n| t.applied[n]).collect();
-                latencies.sort();
-                return latencies;
+    peak_rss: u64,
+}
+
+impl Probe {
+    /// Waits until `names` are all applied; returns their latencies, sorted.
+    async fn wait_applied(&mut self, names: &[String], limit: Duration) -> Vec<Duration> {
+        let Self {
+            tracker,
+            kss,
+            pid,
+            peak_rss,
+        } = self;
+        let pid = *pid;
+        let started = Instant::now();
+        loop {
+            *peak_rss = (*peak_rss).max(rss_kib(pid, "VmRSS:"));
+            let missing = {
+                let t = tracker.lock().unwrap();
+                let missing = names.iter().filter(|n| !t.applied.contains_key(*n)).count();
+                if missing == 0 {
+                    let mut latencies: Vec<Duration> = names.iter().map(|n| t.applied[n]).collect();
+                    latencies.sort();
+                    return latencies;
+                }
+                missing
+            };
+            if started.elapsed() > limit {
+                // One list, to say where they stand.
+                let sample = kss.list(&ListParams::default()).await.ok().and_then(|l| {
+                    l.items
+                        .into_iter()
+                        .find(|k| names.contains(&k.metadata.name.clone().unwrap_or_default()))
+                        .and_then(|k| k.status)
+                });
+                panic!("{missing} Kustomizations not applied after {limit:?}; one: {sample:?}");
             }
-            missing
-        };
-        if started.elapsed() > limit {
-            // One list, to say where they stand.
-            let sample = kss.list(&ListParams::default()).await.ok().and_then(|l| {
-                l.items
-                    .into_iter()
-                    .find(|k| names.contains(&k.metadata.name.clone().unwrap_or_default()))
-                    .and_then(|k| k.status)
-            });
-            panic!("{missing} Kustomizations not applied after {limit:?}; one: {sample:?}");
+            tokio::time::sleep(Duration::from_millis(5)).await;
         }
-        tokio::time::sleep(Duration::from_millis(5)).await;
     }
 }
 
@@ -454,22 +464,19 @@ async fn bench(count: usize) {
         kss.create(&PostParams::default(), &ks).await.unwrap();
     }
     let names: Vec<String> = (0..count).map(app_name).collect();
-    let mut peak_rss = 0;
-    let tracker = track(kss.clone());
+    let mut probe = Probe {
+        tracker: track(kss.clone()),
+        kss: kss.clone(),
+        pid,
+        peak_rss: 0,
+    };
+    let tracker = probe.tracker.clone();
     {
         // Awaiting from the controller's start, not from now.
         let mut t = tracker.lock().unwrap();
         t.target = Some((String::new(), started));
     }
-    wait_applied(
-        &tracker,
-        &kss,
-        &names,
-        pid,
-        &mut peak_rss,
-        Duration::from_secs(900),
-    )
-    .await;
+    probe.wait_applied(&names, Duration::from_secs(900)).await;
     let all_ready = started.elapsed();
 
     // A commit that changes every app (their shared base): commit -> applied, per Kustomization.
@@ -490,15 +497,7 @@ async fn bench(count: usize) {
         }
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
-    let commit_latency = wait_applied(
-        &tracker,
-        &kss,
-        &names,
-        pid,
-        &mut peak_rss,
-        Duration::from_secs(600),
-    )
-    .await;
+    let commit_latency = probe.wait_applied(&names, Duration::from_secs(600)).await;
 
     // Commits that change one app each: commit -> that app applied. Every Kustomization of the
     // source still reconciles the new revision (as Flux's do); the next commit waits for all.
@@ -513,25 +512,11 @@ async fn bench(count: usize) {
         write_overlay(&repo, &app, &format!("r{}", round + 1));
         let head = commit(&repo, &format!("{app} r{}", round + 1));
         await_revision(&tracker, &head);
-        let own = wait_applied(
-            &tracker,
-            &kss,
-            std::slice::from_ref(&app),
-            pid,
-            &mut peak_rss,
-            Duration::from_secs(600),
-        )
-        .await;
+        let own = probe
+            .wait_applied(std::slice::from_ref(&app), Duration::from_secs(600))
+            .await;
         one_app_latency.push(own[0]);
-        let all = wait_applied(
-            &tracker,
-            &kss,
-            &names,
-            pid,
-            &mut peak_rss,
-            Duration::from_secs(600),
-        )
-        .await;
+        let all = probe.wait_applied(&names, Duration::from_secs(600)).await;
         one_app_all.push(*all.last().unwrap());
     }
     one_app_latency.sort();
@@ -569,7 +554,7 @@ async fn bench(count: usize) {
         }
     }
     edit_latency.sort();
-    let hwm = rss_kib(pid, "VmHWM:").max(peak_rss);
+    let hwm = rss_kib(pid, "VmHWM:").max(probe.peak_rss);
     let _ = controller.kill();
     let _ = controller.wait();
     server.shutdown().await;
