@@ -304,9 +304,12 @@ fn collect(
 
 /// Helm's `sortTemplates`: deeper paths first, then reverse lexical order.
 fn sort_templates(t: &mut [Renderable]) {
-    t.sort_by(|a, b| {
-        let (ca, cb) = (a.name.matches('/').count(), b.name.matches('/').count());
-        cb.cmp(&ca).then_with(|| b.name.cmp(&a.name))
+    // the depth of each path counted once, not in every comparison
+    t.sort_by_cached_key(|r| {
+        (
+            std::cmp::Reverse(r.name.bytes().filter(|&b| b == b'/').count()),
+            std::cmp::Reverse(r.name.clone()),
+        )
     });
 }
 

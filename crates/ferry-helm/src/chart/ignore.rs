@@ -8,6 +8,48 @@ struct Pattern {
     /// match against the base name only
     base_only: bool,
     pattern: String,
+    shape: Shape,
+}
+
+/// What a rule's pattern needs from `filepath.Match`: most rules are a literal name or `*`
+/// and a literal suffix, which match without walking the pattern (same answers as
+/// [`go_match`], which the other rules go through).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Shape {
+    /// no `*`, `?`, `[` or `\`: the name must equal the pattern
+    Literal,
+    /// `*` then a literal: the name ends with it and has no `/` before it
+    StarSuffix,
+    General,
+}
+
+impl Shape {
+    fn of(pattern: &str) -> Shape {
+        let meta = |b: &u8| matches!(b, b'*' | b'?' | b'[' | b'\\');
+        let b = pattern.as_bytes();
+        if !b.iter().any(meta) {
+            Shape::Literal
+        } else if b.len() > 1 && b[0] == b'*' && !b[1..].iter().any(meta) {
+            Shape::StarSuffix
+        } else {
+            Shape::General
+        }
+    }
+
+    /// `go_match(pattern, name)` for a pattern of this shape; a malformed pattern never
+    /// matches.
+    fn matches(self, pattern: &str, name: &str) -> bool {
+        match self {
+            Shape::Literal => pattern == name,
+            Shape::StarSuffix => {
+                let suffix = &pattern[1..];
+                name.len() >= suffix.len()
+                    && name.ends_with(suffix)
+                    && !name.as_bytes()[..name.len() - suffix.len()].contains(&b'/')
+            }
+            Shape::General => go_match(pattern, name).unwrap_or(false),
+        }
+    }
 }
 
 #[derive(Debug, Default)]
@@ -235,6 +277,7 @@ impl Rules {
             must_dir,
             base_only,
             pattern: pat.to_string(),
+            shape: Shape::of(pat),
         });
         Ok(())
     }
@@ -244,24 +287,25 @@ impl Rules {
         if path.is_empty() || path == "." || path == "./" {
             return false;
         }
-        let base = crate::funcs::paths::base(path);
+        // Go's `filepath.Base` (the path has no trailing `/` here but may in principle)
+        let trimmed = path.trim_end_matches('/');
+        let base = match trimmed.rfind('/') {
+            _ if trimmed.is_empty() => "/",
+            Some(i) => &trimmed[i + 1..],
+            None => trimmed,
+        };
         for p in &self.patterns {
-            let subject = if p.base_only { base.as_str() } else { path };
-            // a malformed pattern never matches (Helm logs the error)
-            let hit = go_match(&p.pattern, subject).unwrap_or(false);
-            if p.negate {
-                if p.must_dir && !is_dir {
-                    return true;
-                }
-                if !hit {
-                    return true;
-                }
-                continue;
-            }
             if p.must_dir && !is_dir {
+                // a directory rule: a negated one ignores every file, another skips files
+                if p.negate {
+                    return true;
+                }
                 continue;
             }
-            if hit {
+            let subject = if p.base_only { base } else { path };
+            // a malformed pattern never matches (Helm logs the error)
+            let hit = p.shape.matches(&p.pattern, subject);
+            if hit != p.negate {
                 return true;
             }
         }
@@ -290,6 +334,61 @@ mod tests {
         assert!(Rules::parse("a/**/b").is_err());
         assert!(Rules::parse("[").is_err());
         assert!(Rules::parse("a[").is_err());
+    }
+
+    #[test]
+    fn pattern_shapes_answer_as_go_match() {
+        let patterns = [
+            ".DS_Store",
+            "*.swp",
+            "*~",
+            "*/x",
+            "*",
+            "a*",
+            "*.t[mx]p",
+            "?x",
+            "x\\y",
+            "*.",
+            "*a/b",
+            "templates/.?*",
+            "a/b",
+        ];
+        let names = [
+            "",
+            ".DS_Store",
+            "a.swp",
+            ".swp",
+            "b/a.swp",
+            "x~",
+            "~",
+            "a/x",
+            "/x",
+            "x",
+            "abc",
+            "a.tmp",
+            "a.txp",
+            "ax",
+            "x\\y",
+            "xy",
+            "a.",
+            "qa/b",
+            "q/a/b",
+            "a/b",
+            "templates/.h",
+        ];
+        for p in patterns {
+            let shape = Shape::of(p);
+            for n in names {
+                assert_eq!(
+                    shape.matches(p, n),
+                    go_match(p, n).unwrap_or(false),
+                    "{p:?} against {n:?} ({shape:?})"
+                );
+            }
+        }
+        assert_eq!(Shape::of(".git"), Shape::Literal);
+        assert_eq!(Shape::of("*.bak"), Shape::StarSuffix);
+        assert_eq!(Shape::of("*.t[mx]p"), Shape::General);
     }
 
     #[test]

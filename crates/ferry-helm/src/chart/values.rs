@@ -127,6 +127,32 @@ impl Plain {
         })
     }
 
+    /// [`Plain::from_node`] of a node the caller gives up: strings and keys move instead of
+    /// being copied.
+    pub fn from_node_owned(n: Node) -> Result<Plain, String> {
+        Ok(match n {
+            Node::Str(s) => Plain::Str(s),
+            Node::Seq(items) => Plain::List(
+                items
+                    .into_iter()
+                    .map(Plain::from_node_owned)
+                    .collect::<Result<_, _>>()?,
+            ),
+            Node::Map(pairs) => {
+                let mut m = Table::new();
+                for (k, v) in pairs {
+                    let k = match k {
+                        Node::Str(s) => s,
+                        other => yaml::key_string(&other).map_err(|e| e.0)?,
+                    };
+                    m.insert(k, Plain::from_node_owned(v)?);
+                }
+                Plain::Map(m)
+            }
+            other => Plain::from_node(&other)?,
+        })
+    }
+
     /// A JSON value (`json.Unmarshal` into interface{}: numbers are float64).
     pub fn from_json(v: &serde_json::Value) -> Plain {
         match v {
@@ -253,9 +279,9 @@ impl Values {
             .map_err(|e| format!("error converting YAML to JSON: {}", e.0))?;
         match node {
             None | Some(Node::Null) => Ok(Values::default()),
-            Some(n @ Node::Map(_)) => {
-                Ok(Values(Plain::from_node(&n)?.into_map().unwrap_or_default()))
-            }
+            Some(n @ Node::Map(_)) => Ok(Values(
+                Plain::from_node_owned(n)?.into_map().unwrap_or_default(),
+            )),
             Some(other) => Err(format!(
                 "error unmarshaling JSON: while decoding JSON: json: cannot unmarshal {} into Go value of type {go_type}",
                 match other {

@@ -117,7 +117,10 @@ fn is_space(c: char) -> bool {
 }
 
 fn is_alnum(c: char) -> bool {
-    c == '_' || c.is_alphabetic() || c.is_numeric() && is_go_digit(c)
+    if c.is_ascii() {
+        return c == '_' || c.is_ascii_alphanumeric();
+    }
+    c.is_alphabetic() || c.is_numeric() && is_go_digit(c)
 }
 
 /// Go's `unicode.IsDigit` (decimal digits, category Nd); Rust's `is_numeric` is broader.
@@ -129,6 +132,12 @@ fn is_nd(c: char) -> bool {
     // Nd blocks: digits come in runs of ten starting at a code point ending in 0 or 6.
     // Good enough: treat non-ASCII numerics that are not letter-like numbers as digits.
     !matches!(c as u32, 0x00B2 | 0x00B3 | 0x00B9 | 0x00BC..=0x00BE | 0x2150..=0x218B | 0x2460..=0x24FF | 0x2070..=0x2089)
+}
+
+/// Line breaks in `s` (a byte count the compiler vectorizes; `\n` never occurs inside a
+/// multi-byte character).
+fn newlines(s: &str) -> usize {
+    s.bytes().filter(|&b| b == b'\n').count()
 }
 
 fn has_left_trim_marker(s: &str) -> bool {
@@ -194,7 +203,7 @@ impl<'a> Lexer<'a> {
     }
 
     fn next_char(&mut self) -> Option<char> {
-        let c = self.rest().chars().next()?;
+        let c = self.peek()?;
         self.pos += c.len_utf8();
         if c == '\n' {
             self.line += 1;
@@ -203,7 +212,11 @@ impl<'a> Lexer<'a> {
     }
 
     fn peek(&self) -> Option<char> {
-        self.rest().chars().next()
+        match self.input.as_bytes().get(self.pos) {
+            Some(&b) if b.is_ascii() => Some(b as char),
+            Some(_) => self.rest().chars().next(),
+            None => None,
+        }
     }
 
     fn backup(&mut self, c: Option<char>) {
@@ -233,7 +246,7 @@ impl<'a> Lexer<'a> {
     }
 
     fn ignore(&mut self) {
-        self.line += self.input[self.start..self.pos].matches('\n').count();
+        self.line += newlines(&self.input[self.start..self.pos]);
         self.start = self.pos;
         self.start_line = self.line;
     }
@@ -355,7 +368,7 @@ impl<'a> Lexer<'a> {
                     trim = text.len() - text.trim_end_matches(is_space).len();
                 }
                 self.pos -= trim;
-                self.line += self.input[self.start..self.pos].matches('\n').count();
+                self.line += newlines(&self.input[self.start..self.pos]);
                 let item = self.this_item(ItemType::Text);
                 self.pos += trim;
                 self.ignore();
@@ -368,7 +381,7 @@ impl<'a> Lexer<'a> {
         }
         self.pos = self.input.len();
         if self.pos > self.start {
-            self.line += self.input[self.start..self.pos].matches('\n').count();
+            self.line += newlines(&self.input[self.start..self.pos]);
             self.emit(ItemType::Text);
         }
         self.emit(ItemType::Eof);
@@ -400,9 +413,7 @@ impl<'a> Lexer<'a> {
             return;
         };
         // count lines inside the comment as next() would
-        self.line += self.input[self.pos..self.pos + x + RIGHT_COMMENT.len()]
-            .matches('\n')
-            .count();
+        self.line += newlines(&self.input[self.pos..self.pos + x + RIGHT_COMMENT.len()]);
         self.pos += x + RIGHT_COMMENT.len();
         let (delim, trim_space) = self.at_right_delim();
         if !delim {

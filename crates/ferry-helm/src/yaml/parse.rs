@@ -119,10 +119,11 @@ fn node_size(n: &Node) -> usize {
 }
 
 fn scalar(
-    value: &str,
+    cow: std::borrow::Cow<'_, str>,
     style: ScalarStyle,
     tag: Option<&granit_parser::Tag>,
 ) -> Result<Node, YamlError> {
+    let value: &str = &cow;
     if let Some(t) = tag {
         let core = t.is_yaml_core_schema();
         let suffix = t.suffix();
@@ -177,7 +178,8 @@ fn scalar(
     }
     Ok(match style {
         ScalarStyle::Plain => resolve::plain(value),
-        _ => Node::Str(value.to_string()),
+        // the parser's own copy when it made one (escapes, folding), else one copy
+        _ => Node::Str(cow.into_owned()),
     })
 }
 
@@ -262,7 +264,7 @@ pub fn parse_docs(text: &str, limit: usize) -> Result<Vec<Option<Node>>, YamlErr
                         || tag
                             .as_deref()
                             .is_some_and(|t| t.is_yaml_core_schema() && t.suffix() == "merge"));
-                let node = scalar(&value, style, tag.as_deref())?;
+                let node = scalar(value, style, tag.as_deref())?;
                 completed = Some((node, anchor, is_merge));
             }
             Event::SequenceStart(_, anchor, _) => {

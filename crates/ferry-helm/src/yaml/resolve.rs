@@ -35,7 +35,11 @@ pub fn plain(s: &str) -> Node {
                 // go-yaml keeps timestamp-like scalars as strings when decoding into interface{}
                 return Node::Str(s.to_string());
             }
-            let p = s.replace('_', "");
+            let p: std::borrow::Cow<'_, str> = if s.contains('_') {
+                s.replace('_', "").into()
+            } else {
+                s.into()
+            };
             if let Some(i) = gonum::parse_int0(&p) {
                 return Node::Int(i);
             }
