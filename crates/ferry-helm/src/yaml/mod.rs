@@ -5,6 +5,7 @@
 //! its quoting choices, block literals for multi-line strings, folding at 80 columns.
 
 pub mod emit;
+mod fast;
 pub mod parse;
 pub mod resolve;
 

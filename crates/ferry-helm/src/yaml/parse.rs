@@ -203,6 +203,10 @@ fn merge_into(pairs: &mut Vec<(Node, Node)>, value: Node) -> Result<(), YamlErro
 
 /// Parses the first document of `text`; `None` when the stream has no document content.
 pub fn parse_first(text: &str) -> Result<Option<Node>, YamlError> {
+    // most values files are plain block mappings, read without the general parser
+    if let Some(n) = super::fast::parse_map(text) {
+        return Ok(Some(n));
+    }
     let mut docs = parse_docs(text, 1)?;
     Ok(docs.pop().flatten())
 }
