@@ -541,33 +541,44 @@ impl<'a> Lexer<'a> {
         self.state = State::InsideAction;
     }
 
-    fn lex_identifier(&mut self) {
+    /// Skips a run of alphanumeric characters (no line breaks among them); the character
+    /// after it, if any.
+    fn skip_alnum(&mut self) -> Option<char> {
+        let b = self.input.as_bytes();
         loop {
-            let r = self.next_char();
-            match r {
-                Some(c) if is_alnum(c) => {}
-                _ => {
-                    self.backup(r);
-                    let word = &self.input[self.start..self.pos];
-                    if !self.at_terminator() {
-                        let c = r.unwrap_or('\u{0}');
-                        self.errorf(format!("bad character {}", go_rune(c)));
-                        return;
+            match b.get(self.pos) {
+                Some(&c) if c == b'_' || c.is_ascii_alphanumeric() => self.pos += 1,
+                Some(c) if c.is_ascii() => return Some(*c as char),
+                Some(_) => {
+                    let c = self.rest().chars().next()?;
+                    if !is_alnum(c) {
+                        return Some(c);
                     }
-                    let typ = match keyword(word) {
-                        Some(ItemType::Break) if !self.break_ok => ItemType::Identifier,
-                        Some(ItemType::Continue) if !self.continue_ok => ItemType::Identifier,
-                        Some(k) if k != ItemType::Dot => k,
-                        _ if word.starts_with('.') => ItemType::Field,
-                        _ if word == "true" || word == "false" => ItemType::Bool,
-                        _ => ItemType::Identifier,
-                    };
-                    self.emit(typ);
-                    self.state = State::InsideAction;
-                    return;
+                    self.pos += c.len_utf8();
                 }
+                None => return None,
             }
         }
+    }
+
+    fn lex_identifier(&mut self) {
+        let r = self.skip_alnum();
+        let word = &self.input[self.start..self.pos];
+        if !self.at_terminator() {
+            let c = r.unwrap_or('\u{0}');
+            self.errorf(format!("bad character {}", go_rune(c)));
+            return;
+        }
+        let typ = match keyword(word) {
+            Some(ItemType::Break) if !self.break_ok => ItemType::Identifier,
+            Some(ItemType::Continue) if !self.continue_ok => ItemType::Identifier,
+            Some(k) if k != ItemType::Dot => k,
+            _ if word.starts_with('.') => ItemType::Field,
+            _ if word == "true" || word == "false" => ItemType::Bool,
+            _ => ItemType::Identifier,
+        };
+        self.emit(typ);
+        self.state = State::InsideAction;
     }
 
     fn lex_field_or_variable(&mut self, typ: ItemType) {
@@ -580,17 +591,7 @@ impl<'a> Lexer<'a> {
             self.state = State::InsideAction;
             return;
         }
-        let mut r;
-        loop {
-            r = self.next_char();
-            match r {
-                Some(c) if is_alnum(c) => {}
-                _ => {
-                    self.backup(r);
-                    break;
-                }
-            }
-        }
+        let r = self.skip_alnum();
         if !self.at_terminator() {
             self.errorf(format!("bad character {}", go_rune(r.unwrap_or('\u{0}'))));
             return;
@@ -676,21 +677,29 @@ impl<'a> Lexer<'a> {
     }
 
     fn lex_quote(&mut self) {
+        // bytes of multi-byte characters are never `\\`, `"` or a line break
+        let b = self.input.as_bytes();
         loop {
-            match self.next_char() {
-                Some('\\') => match self.next_char() {
-                    Some(c) if c != '\n' => {}
-                    _ => {
-                        self.errorf("unterminated quoted string".into());
-                        return;
+            match b.get(self.pos) {
+                Some(b'\\') => {
+                    self.pos += 1;
+                    match self.peek() {
+                        Some(c) if c != '\n' => self.pos += c.len_utf8(),
+                        _ => {
+                            self.errorf("unterminated quoted string".into());
+                            return;
+                        }
                     }
-                },
-                None | Some('\n') => {
+                }
+                None | Some(b'\n') => {
                     self.errorf("unterminated quoted string".into());
                     return;
                 }
-                Some('"') => break,
-                _ => {}
+                Some(b'"') => {
+                    self.pos += 1;
+                    break;
+                }
+                Some(_) => self.pos += 1,
             }
         }
         self.emit(ItemType::String);

@@ -269,31 +269,42 @@ fn analyze(value: &str) -> Analysis {
 /// go-yaml v2's `keyList.Less` for string keys: letters before other runes, digit runs
 /// compared as numbers.
 pub fn key_less(a: &str, b: &str) -> bool {
+    // ASCII keys (nearly all) compare byte by byte, without decoding them into characters
+    if a.is_ascii() && b.is_ascii() {
+        return key_less_units(a.as_bytes(), b.as_bytes());
+    }
     let ar: Vec<char> = a.chars().collect();
     let br: Vec<char> = b.chars().collect();
+    key_less_units(&ar, &br)
+}
+
+/// [`key_less`] over the characters of both keys (bytes when both are ASCII).
+fn key_less_units<T: Copy + Into<char>>(ar: &[T], br: &[T]) -> bool {
+    let ch = |s: &[T], i: usize| -> char { s[i].into() };
     let mut i = 0;
     while i < ar.len() && i < br.len() {
-        if ar[i] == br[i] {
+        let (a, b) = (ch(ar, i), ch(br, i));
+        if a == b {
             i += 1;
             continue;
         }
-        let al = ar[i].is_alphabetic();
-        let bl = br[i].is_alphabetic();
+        let al = a.is_alphabetic();
+        let bl = b.is_alphabetic();
         if al && bl {
-            return ar[i] < br[i];
+            return a < b;
         }
         if al || bl {
             return bl;
         }
         let (mut an, mut bn) = (0i64, 0i64);
-        if ar[i] == '0' || br[i] == '0' {
+        if a == '0' || b == '0' {
             let mut j = i;
             while j > 0 {
                 j -= 1;
-                if !ar[j].is_ascii_digit() {
+                if !ch(ar, j).is_ascii_digit() {
                     break;
                 }
-                if ar[j] != '0' {
+                if ch(ar, j) != '0' {
                     an = 1;
                     bn = 1;
                     break;
@@ -301,13 +312,17 @@ pub fn key_less(a: &str, b: &str) -> bool {
             }
         }
         let mut ai = i;
-        while ai < ar.len() && ar[ai].is_ascii_digit() {
-            an = an.wrapping_mul(10).wrapping_add(ar[ai] as i64 - '0' as i64);
+        while ai < ar.len() && ch(ar, ai).is_ascii_digit() {
+            an = an
+                .wrapping_mul(10)
+                .wrapping_add(ch(ar, ai) as i64 - '0' as i64);
             ai += 1;
         }
         let mut bi = i;
-        while bi < br.len() && br[bi].is_ascii_digit() {
-            bn = bn.wrapping_mul(10).wrapping_add(br[bi] as i64 - '0' as i64);
+        while bi < br.len() && ch(br, bi).is_ascii_digit() {
+            bn = bn
+                .wrapping_mul(10)
+                .wrapping_add(ch(br, bi) as i64 - '0' as i64);
             bi += 1;
         }
         if an != bn {
@@ -316,7 +331,7 @@ pub fn key_less(a: &str, b: &str) -> bool {
         if ai != bi {
             return ai < bi;
         }
-        return ar[i] < br[i];
+        return a < b;
     }
     ar.len() < br.len()
 }
