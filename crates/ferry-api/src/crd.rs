@@ -1,10 +1,10 @@
 //! The CustomResourceDefinitions ferry installs, generated from the types of this crate.
 //!
-//! They match Flux's own CRDs (controller-gen output of source-controller and
-//! kustomize-controller) in names, categories, scope, versions, printer columns, property
-//! names, types, formats, required fields, enums, defaults, patterns, lengths and CEL rules, so
-//! that every object Flux accepts is accepted unchanged and defaulted the same way. The test
-//! `tests/crd_compat.rs` compares them field by field with Flux's files.
+//! They match Flux's own CRDs (controller-gen output of source-controller,
+//! kustomize-controller and notification-controller) in names, categories, scope, versions,
+//! printer columns, property names, types, formats, required fields, enums, defaults, patterns,
+//! lengths and CEL rules, so that every object Flux accepts is accepted unchanged and defaulted
+//! the same way. The test `tests/crd_compat.rs` compares them field by field with Flux's files.
 //!
 //! Where ferry deliberately accepts more than Flux:
 //! - `GitRepository.spec.url` also accepts `git://` and `file://` addresses (Flux: `http`,
@@ -27,6 +27,7 @@ pub fn all() -> Vec<CustomResourceDefinition> {
     vec![
         flux_shaped(crate::GitRepository::crd()),
         flux_shaped(crate::Kustomization::crd()),
+        flux_shaped(crate::Receiver::crd()),
     ]
 }
 

@@ -12,10 +12,12 @@ pub mod inventory;
 pub mod keys;
 pub mod kustomize;
 pub mod meta;
+pub mod receiver;
 pub mod source;
 
 pub use condition::{Condition, ConditionStatus};
 pub use duration::GoDuration;
 pub use inventory::{ObjMetadata, ResourceInventory, ResourceRef};
 pub use kustomize::{Kustomization, KustomizationSpec, KustomizationStatus};
+pub use receiver::{Receiver, ReceiverSpec, ReceiverStatus};
 pub use source::{GitRepository, GitRepositorySpec, GitRepositoryStatus};

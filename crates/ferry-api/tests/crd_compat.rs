@@ -48,6 +48,10 @@ const ALLOWED: &[(&str, &str)] = &[
         "kustomizations.kustomize.toolkit.fluxcd.io: metadata.annotations: flux {\"controller-gen.kubebuilder.io/version\":\"v0.21.0\",\"kustomize.toolkit.fluxcd.io/substitute\":\"disabled\"} ferry {\"kustomize.toolkit.fluxcd.io/substitute\":\"disabled\"}",
         "the generator's version stamp names controller-gen, which did not generate ferry's CRD",
     ),
+    (
+        "receivers.notification.toolkit.fluxcd.io: metadata.annotations: flux {\"controller-gen.kubebuilder.io/version\":\"v0.21.0\",\"kustomize.toolkit.fluxcd.io/substitute\":\"disabled\"} ferry {\"kustomize.toolkit.fluxcd.io/substitute\":\"disabled\"}",
+        "the generator's version stamp names controller-gen, which did not generate ferry's CRD",
+    ),
 ];
 
 /// Compares two schemas keyword by keyword (descriptions aside), recording each difference as
@@ -205,6 +209,10 @@ fn ferry_crds_match_flux_crds_except_the_listed_differences() {
             "kustomize.toolkit.fluxcd.io_kustomizations.yaml",
             "kustomizations.kustomize.toolkit.fluxcd.io",
         ),
+        (
+            "notification.toolkit.fluxcd.io_receivers.yaml",
+            "receivers.notification.toolkit.fluxcd.io",
+        ),
     ];
     assert_eq!(
         ferry_api::crd::all().len(),
@@ -361,6 +369,10 @@ fn registries() -> (Registry, Registry) {
             "kustomize.toolkit.fluxcd.io_kustomizations.yaml",
             "kustomizations.kustomize.toolkit.fluxcd.io",
         ),
+        (
+            "notification.toolkit.fluxcd.io_receivers.yaml",
+            "receivers.notification.toolkit.fluxcd.io",
+        ),
     ] {
         flux.add_crd(&flux_crd(file)).unwrap();
         ferry.add_crd(&ferry_crd(name)).unwrap();
@@ -477,4 +489,55 @@ fn ferry_accepts_the_urls_it_adds_and_defaults_like_flux() {
         r["spec"]["postBuild"]["substituteFrom"][0]["optional"],
         json!(false)
     );
+}
+
+fn receiver(spec: Value) -> Value {
+    json!({
+        "apiVersion": "notification.toolkit.fluxcd.io/v1",
+        "kind": "Receiver",
+        "metadata": {"name": "github", "namespace": "flux-system"},
+        "spec": spec,
+    })
+}
+
+#[test]
+fn receivers_are_stored_and_refused_like_flux() {
+    let (flux, ferry) = registries();
+    let ok = receiver(json!({
+        "type": "github",
+        "events": ["ping", "push"],
+        "secretRef": {"name": "webhook-token"},
+        "resources": [
+            {"kind": "GitRepository", "name": "podinfo"},
+            {"apiVersion": "kustomize.toolkit.fluxcd.io/v1", "kind": "Kustomization",
+             "name": "*", "matchLabels": {"app": "podinfo"}, "namespace": "apps"},
+        ],
+        "resourceFilter": "res.metadata.name == 'podinfo'",
+    }));
+    let (f, r) = (admit(&flux, &ok).unwrap(), admit(&ferry, &ok).unwrap());
+    assert_eq!(f, r);
+    assert_eq!(r["spec"]["interval"], json!("10m"));
+    let typed: ferry_api::Receiver = serde_json::from_value(ok.clone()).unwrap();
+    assert_eq!(serde_json::to_value(typed).unwrap(), ok, "round trip");
+
+    let cases = [
+        receiver(json!({"type": "svn", "secretRef": {"name": "t"}, "resources": []})),
+        receiver(json!({"type": "github", "resources": []})),
+        receiver(json!({"type": "generic-oidc", "resources": []})),
+        receiver(
+            json!({"type": "generic", "secretRef": {"name": "t"}, "resources": [{"kind": "Pod", "name": "x"}]}),
+        ),
+        receiver(
+            json!({"type": "generic", "secretRef": {"name": "t"}, "resources": [{"kind": "GitRepository", "name": ""}]}),
+        ),
+        receiver(
+            json!({"type": "generic", "secretRef": {"name": "t"}, "interval": "1d", "resources": []}),
+        ),
+    ];
+    for obj in &cases {
+        let spec = &obj["spec"];
+        let f = admit(&flux, obj).expect_err(&format!("Flux's CRD accepts {spec}"));
+        let r = admit(&ferry, obj).expect_err(&format!("ferry's CRD accepts {spec}"));
+        assert_eq!(f, r, "different refusal of {spec}");
+    }
 }

@@ -39,6 +39,8 @@ pub struct ControllerConfig {
     pub strict_substitution: bool,
     /// Artifact storage of the source controllers (GitRepository).
     pub storage: crate::gitrepository::StorageConfig,
+    /// Webhook server of the Receivers (notification-controller's `--receiver-addr`).
+    pub receiver: crate::receiver::ReceiverConfig,
 }
 
 impl Default for ControllerConfig {
@@ -55,6 +57,7 @@ impl Default for ControllerConfig {
             health_poll: Duration::from_millis(100),
             strict_substitution: false,
             storage: crate::gitrepository::StorageConfig::default(),
+            receiver: crate::receiver::ReceiverConfig::default(),
         }
     }
 }

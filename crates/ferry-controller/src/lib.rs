@@ -13,6 +13,7 @@ pub mod gitrepository;
 pub mod kustomization;
 pub mod leader;
 pub mod metrics;
+pub mod receiver;
 pub mod status;
 
 use std::{future::Future, sync::Arc};
@@ -43,15 +44,20 @@ pub async fn run(
         metrics,
         drift,
     ));
-    // One shutdown signal for both controllers.
+    // One shutdown signal for every controller.
     let shutdown = futures::FutureExt::shared(shutdown);
     let storage = ctx.config.storage.clone();
-    let (_, sources) = tokio::join!(
+    let receivers = ctx.config.receiver.clone();
+    let (_, sources, webhooks) = tokio::join!(
         kustomization::run(ctx.clone(), drifted, shutdown.clone()),
-        gitrepository::run(ctx, storage, shutdown)
+        gitrepository::run(ctx.clone(), storage, shutdown.clone()),
+        receiver::run(ctx, receivers, shutdown)
     );
     if let Err(err) = sources {
         tracing::error!(error = %err, "the GitRepository controller could not serve its artifact storage");
+    }
+    if let Err(err) = webhooks {
+        tracing::error!(error = %err, "the Receiver controller could not serve its webhooks");
     }
     Ok(())
 }

@@ -41,11 +41,13 @@ async fn install_export_prints_the_crds_and_the_controller() {
         [
             "CustomResourceDefinition",
             "CustomResourceDefinition",
+            "CustomResourceDefinition",
             "Namespace",
             "ServiceAccount",
             "ClusterRole",
             "ClusterRoleBinding",
             "ClusterRoleBinding",
+            "Service",
             "Service",
             "Deployment"
         ]
@@ -55,14 +57,14 @@ async fn install_export_prints_the_crds_and_the_controller() {
         let printed: CustomResourceDefinition = serde_json::from_value(printed.clone()).unwrap();
         assert_eq!(printed.spec, generated.spec);
     }
-    let deployment = &objects[8];
+    let deployment = &objects[10];
     assert_eq!(deployment["metadata"]["namespace"], "gitops");
     let container = &deployment["spec"]["template"]["spec"]["containers"][0];
     assert_eq!(container["image"], "registry.example/ferry:test");
     assert_eq!(container["args"][0], "controller");
-    assert_eq!(objects[2]["metadata"]["name"], "gitops");
+    assert_eq!(objects[3]["metadata"]["name"], "gitops");
     assert_eq!(
-        objects[5]["subjects"][0],
+        objects[6]["subjects"][0],
         json!({"kind": "ServiceAccount", "name": "ferry-controller", "namespace": "gitops"})
     );
 

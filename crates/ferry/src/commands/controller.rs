@@ -46,6 +46,10 @@ pub struct Args {
     /// Address of the /metrics endpoint.
     #[arg(long, default_value = "127.0.0.1:8080")]
     metrics_addr: SocketAddr,
+    /// Address the webhook receiver listens on for Receivers' `/hook/...` paths
+    /// (notification-controller's port; port 0 picks a free one).
+    #[arg(long, default_value = "0.0.0.0:9292")]
+    receiver_addr: SocketAddr,
     /// Take part in leader election (off: this replica applies unconditionally).
     #[arg(long, default_value_t = true, action = clap::ArgAction::Set)]
     enable_leader_election: bool,
@@ -79,6 +83,7 @@ impl Args {
         }
         config.storage.bind = self.storage_addr;
         config.storage.advertised_url = self.storage_adv_addr.clone();
+        config.receiver.bind = Some(self.receiver_addr);
         config.storage.limits = ferry_source::Limits {
             max_fetch_bytes: self.max_fetch_bytes,
             max_artifact_bytes: self.max_artifact_bytes,
@@ -94,6 +99,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         let metrics = Metrics::new();
         super::metrics_server::serve(args.metrics_addr, metrics.clone()).await?;
         let config = args.controller_config();
+        report_receiver_address(&config.receiver);
         std::fs::create_dir_all(&config.artifact_cache_dir)
             .with_context(|| format!("creating {}", config.artifact_cache_dir.display()))?;
         let shutdown = async {
@@ -117,6 +123,21 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         }
         Ok(ExitCode::SUCCESS)
     })?
+}
+
+/// Prints the webhook receiver's address once it listens (port 0 resolved).
+#[allow(clippy::print_stdout)]
+fn report_receiver_address(receiver: &ferry_controller::receiver::ReceiverConfig) {
+    let bound = receiver.bound.clone();
+    tokio::spawn(async move {
+        for _ in 0..600 {
+            if let Some(addr) = bound.get() {
+                println!("webhook receiver listening on http://{addr}/hook/");
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+    });
 }
 
 /// The feature gates ferry implements.

@@ -1,9 +1,9 @@
-//! `ferry get kustomizations|sources git|all`: the objects and their readiness, as `flux get`
+//! `ferry get kustomizations|sources git|receivers|all`: the objects and their readiness, as `flux get`
 //! prints them.
 
 use std::process::ExitCode;
 
-use ferry_api::{GitRepository, Kustomization, condition};
+use ferry_api::{GitRepository, Kustomization, Receiver, condition};
 use kube::{Api, ResourceExt, api::ListParams};
 
 use super::{
@@ -30,6 +30,9 @@ enum What {
     /// Sources.
     #[command(subcommand, alias = "source")]
     Sources(SourceKind),
+    /// Webhook Receivers.
+    #[command(alias = "receiver", alias = "rcv")]
+    Receivers,
     /// Every object ferry reconciles.
     All,
 }
@@ -60,7 +63,14 @@ fn ready_of(conditions: &[ferry_api::Condition]) -> (String, String) {
 }
 
 fn print(kind_title: Option<&str>, rows: Vec<Row>, all_namespaces: bool) {
+    print_table(kind_title, rows, all_namespaces, true);
+}
+
+fn print_table(kind_title: Option<&str>, rows: Vec<Row>, all_namespaces: bool, revisions: bool) {
     let mut headers = vec!["NAME", "REVISION", "SUSPENDED", "READY", "MESSAGE"];
+    if !revisions {
+        headers.remove(1);
+    }
     if all_namespaces {
         headers.insert(0, "NAMESPACE");
     }
@@ -78,6 +88,9 @@ fn print(kind_title: Option<&str>, rows: Vec<Row>, all_namespaces: bool) {
                 r.ready,
                 r.message,
             ];
+            if !revisions {
+                cells.remove(1);
+            }
             if all_namespaces {
                 cells.insert(0, r.namespace);
             }
@@ -142,12 +155,41 @@ async fn git_repositories(args: &Args) -> anyhow::Result<Vec<Row>> {
         .collect())
 }
 
+async fn receivers(args: &Args) -> anyhow::Result<Vec<Row>> {
+    let client = args.cluster.client().await?;
+    let api: Api<Receiver> = if args.all_namespaces {
+        Api::all(client)
+    } else {
+        Api::namespaced(client, &args.cluster.namespace)
+    };
+    let list = api.list(&ListParams::default()).await?;
+    Ok(list
+        .items
+        .into_iter()
+        .map(|receiver| {
+            let status = receiver.status.clone().unwrap_or_default();
+            let (ready, message) = ready_of(&status.conditions);
+            Row {
+                namespace: receiver.namespace().unwrap_or_default(),
+                name: receiver.name_any(),
+                revision: String::new(),
+                suspended: receiver.spec.suspended(),
+                ready,
+                message,
+            }
+        })
+        .collect())
+}
+
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     block_on(async {
         match &args.what {
             What::Kustomizations => print(None, kustomizations(&args).await?, args.all_namespaces),
             What::Sources(SourceKind::Git) => {
                 print(None, git_repositories(&args).await?, args.all_namespaces)
+            }
+            What::Receivers => {
+                print_table(None, receivers(&args).await?, args.all_namespaces, false)
             }
             What::Sources(SourceKind::All) => print(
                 Some("gitrepository"),

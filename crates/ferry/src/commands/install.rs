@@ -131,11 +131,13 @@ mod tests {
             [
                 "CustomResourceDefinition",
                 "CustomResourceDefinition",
+                "CustomResourceDefinition",
                 "Namespace",
                 "ServiceAccount",
                 "ClusterRole",
                 "ClusterRoleBinding",
                 "ClusterRoleBinding",
+                "Service",
                 "Service",
                 "Deployment"
             ]
@@ -167,6 +169,37 @@ mod tests {
         assert_eq!(
             service["spec"]["selector"]["app"],
             Value::from(manifests::CONTROLLER)
+        );
+    }
+
+    #[test]
+    fn the_webhook_receiver_is_exposed_on_port_80_like_flux() {
+        let objects = manifests::all("gitops", "example.com/ferry:dev");
+        let service = objects
+            .iter()
+            .find(|o| object::name(o) == Some(manifests::WEBHOOK_SERVICE))
+            .unwrap();
+        let port = &service["spec"]["ports"][0];
+        assert_eq!(port["port"], 80);
+        let deployment = objects
+            .iter()
+            .find(|o| object::kind(o) == Some("Deployment"))
+            .unwrap();
+        let container = &deployment["spec"]["template"]["spec"]["containers"][0];
+        let named = container["ports"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["name"] == port["targetPort"])
+            .expect("the Service's target port is a container port");
+        assert_eq!(named["containerPort"], manifests::WEBHOOK_PORT);
+        let flag = format!("--receiver-addr=0.0.0.0:{}", manifests::WEBHOOK_PORT);
+        assert!(
+            container["args"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|a| a.as_str() == Some(flag.as_str()))
         );
     }
 }

@@ -49,6 +49,10 @@ pub struct Args {
     /// Seconds until simulated workloads become ready.
     #[arg(long, default_value_t = 2.0)]
     ready_delay: f64,
+    /// Address of the webhook receiver serving Receivers' `/hook/...` paths (port 0 picks a
+    /// free one).
+    #[arg(long, default_value = "127.0.0.1:9292")]
+    receiver_addr: std::net::SocketAddr,
 }
 
 #[allow(clippy::print_stdout)]
@@ -99,6 +103,8 @@ async fn up(args: Args) -> anyhow::Result<ExitCode> {
     };
     config.storage.path = data.join("storage");
     config.storage.bind = "127.0.0.1:0".parse().expect("a literal socket address");
+    config.receiver.bind = Some(args.receiver_addr);
+    let receiver_bound = config.receiver.bound.clone();
     std::fs::create_dir_all(&config.artifact_cache_dir)?;
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
     let controllers = tokio::spawn(ferry_controller::run(
@@ -110,6 +116,16 @@ async fn up(args: Args) -> anyhow::Result<ExitCode> {
         },
     ));
 
+    for _ in 0..50 {
+        if let Some(addr) = receiver_bound.get() {
+            say(
+                "✔",
+                format!("webhook receiver at http://{addr}/hook/ (Receivers' status.webhookPath)"),
+            );
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
     bootstrap(&client, &url, &branch, &args.path, &args.interval).await?;
     say("◎", "waiting for the flux-system Kustomization to apply");
     match wait_ready(&client, Duration::from_secs(120)).await {

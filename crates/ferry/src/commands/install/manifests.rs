@@ -1,6 +1,6 @@
 //! The objects `ferry install` writes: ferry's CRDs, then the namespace and the controller
-//! (ServiceAccount, RBAC, Deployment running `ferry controller`, Service of the artifact
-//! server), laid out as Flux's install manifests are.
+//! (ServiceAccount, RBAC, Deployment running `ferry controller`, Services of the artifact
+//! server and of the webhook receiver), laid out as Flux's install manifests are.
 
 use serde_json::{Value, json};
 
@@ -13,6 +13,10 @@ pub const ARTIFACT_SERVICE: &str = "source-controller";
 pub const ARTIFACT_PORT: u16 = 9090;
 /// Port of the metrics endpoint in the container.
 pub const METRICS_PORT: u16 = 8080;
+/// The Service git hosts call Receivers' webhooks through: Flux's name and port 80.
+pub const WEBHOOK_SERVICE: &str = "webhook-receiver";
+/// Port of the webhook receiver in the container (notification-controller's).
+pub const WEBHOOK_PORT: u16 = 9292;
 
 /// The image of this version of ferry.
 pub fn default_image() -> String {
@@ -54,6 +58,7 @@ pub fn all(namespace: &str, image: &str) -> Vec<Value> {
         // `cluster-reconciler`); tenants are limited by impersonating their service accounts.
         cluster_role_binding(namespace, "ferry-reconciler", "cluster-admin"),
         service(namespace),
+        webhook_service(namespace),
         deployment(namespace, image),
     ]);
     objects
@@ -101,6 +106,21 @@ fn cluster_role(namespace: &str) -> Value {
                 "resources": ["kustomizations", "kustomizations/status", "kustomizations/finalizers"],
                 "verbs": all_verbs,
             },
+            {
+                "apiGroups": ["notification.toolkit.fluxcd.io"],
+                "resources": ["receivers", "receivers/status", "receivers/finalizers"],
+                "verbs": all_verbs,
+            },
+            // Receivers ask any Flux object to reconcile (the requestedAt annotation).
+            {
+                "apiGroups": [
+                    "source.toolkit.fluxcd.io", "kustomize.toolkit.fluxcd.io",
+                    "helm.toolkit.fluxcd.io", "image.toolkit.fluxcd.io",
+                    "source.extensions.fluxcd.io",
+                ],
+                "resources": ["*"],
+                "verbs": ["get", "list", "watch", "patch"],
+            },
             // Events about the reconciled objects.
             {"apiGroups": [""], "resources": ["events"], "verbs": ["create", "get", "patch"]},
             {"apiGroups": ["events.k8s.io"], "resources": ["events"], "verbs": ["create", "get", "patch"]},
@@ -141,6 +161,24 @@ fn service(namespace: &str) -> Value {
     })
 }
 
+/// The webhook receiver, as Flux's install exposes it (port 80 to the receiver's port).
+fn webhook_service(namespace: &str) -> Value {
+    json!({
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": {
+            "name": WEBHOOK_SERVICE,
+            "namespace": namespace,
+            "labels": with_labels(namespace, json!({"app.kubernetes.io/component": "webhook-receiver"})),
+        },
+        "spec": {
+            "type": "ClusterIP",
+            "selector": {"app": CONTROLLER},
+            "ports": [{"name": "http", "port": 80, "protocol": "TCP", "targetPort": "http-webhook"}],
+        },
+    })
+}
+
 fn deployment(namespace: &str, image: &str) -> Value {
     json!({
         "apiVersion": "apps/v1",
@@ -177,6 +215,7 @@ fn deployment(namespace: &str, image: &str) -> Value {
                             "--storage-path=/data",
                             format!("--storage-addr=0.0.0.0:{ARTIFACT_PORT}"),
                             format!("--storage-adv-addr=http://{ARTIFACT_SERVICE}.{namespace}.svc.cluster.local."),
+                            format!("--receiver-addr=0.0.0.0:{WEBHOOK_PORT}"),
                             "--log=info",
                         ],
                         "env": [{
@@ -186,6 +225,7 @@ fn deployment(namespace: &str, image: &str) -> Value {
                         "ports": [
                             {"containerPort": ARTIFACT_PORT, "name": "http", "protocol": "TCP"},
                             {"containerPort": METRICS_PORT, "name": "http-prom", "protocol": "TCP"},
+                            {"containerPort": WEBHOOK_PORT, "name": "http-webhook", "protocol": "TCP"},
                         ],
                         "readinessProbe": {"httpGet": {"path": "/metrics", "port": "http-prom"}},
                         "livenessProbe": {"httpGet": {"path": "/metrics", "port": "http-prom"}},
