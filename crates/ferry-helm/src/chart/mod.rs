@@ -70,6 +70,15 @@ fn invalid(msg: impl Into<String>) -> LoadError {
 
 const UTF8_BOM: &[u8] = b"\xEF\xBB\xBF";
 
+/// The text of a file, invalid UTF-8 replaced (validated at full speed first, as nearly
+/// every file is valid).
+fn utf8(data: &[u8]) -> std::borrow::Cow<'_, str> {
+    match std::str::from_utf8(data) {
+        Ok(text) => text.into(),
+        Err(_) => String::from_utf8_lossy(data),
+    }
+}
+
 fn trim_bom(mut data: Vec<u8>) -> Vec<u8> {
     if data.starts_with(UTF8_BOM) {
         data.drain(..3);
@@ -195,7 +204,7 @@ impl Chart {
         let mut metadata: Option<Metadata> = None;
         for f in &files {
             if f.name == "Chart.yaml" {
-                let mut m = Metadata::parse(&String::from_utf8_lossy(&f.data))
+                let mut m = Metadata::parse(&utf8(&f.data))
                     .map_err(|e| invalid(format!("cannot load Chart.yaml: {e}")))?;
                 if m.api_version.is_empty() {
                     m.api_version = "v1".into();
@@ -216,7 +225,7 @@ impl Chart {
             match f.name.as_str() {
                 "Chart.yaml" | "Chart.lock" => {}
                 "values.yaml" => {
-                    chart.values = Values::load(&String::from_utf8_lossy(&f.data))
+                    chart.values = Values::load(&utf8(&f.data))
                         .map_err(|e| invalid(format!("cannot load values.yaml: {e}")))?;
                 }
                 "values.schema.json" => chart.schema = Some(f.data),

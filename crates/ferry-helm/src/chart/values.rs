@@ -245,6 +245,14 @@ impl Values {
     }
 
     fn load_inner(text: &str) -> Result<Values, String> {
+        // one document (no `---` line): decoded in place rather than copied line by line
+        if !text.starts_with("---") && !text.contains("\n---") {
+            if text.is_empty() {
+                return Ok(Values::default());
+            }
+            return Self::decode_document(text, "map[string]interface {}")
+                .map_err(|e| format!("cannot unmarshal yaml document: {e}"));
+        }
         let mut out = Values::default();
         let mut buf = String::new();
         let flush = |buf: &mut String, out: &mut Values| -> Result<(), String> {
