@@ -1,5 +1,6 @@
 //! `ferry get receivers` as `flux get receivers` prints it: the Receivers of a namespace with
-//! their suspension, readiness and the webhook path in the message.
+//! their suspension, readiness and the webhook path in the message; `ferry create receiver`
+//! as `flux create receiver` writes one and prints the generated webhook path.
 
 #![allow(clippy::unwrap_used)]
 

@@ -30,6 +30,8 @@ enum What {
     /// A Kustomization.
     #[command(alias = "ks")]
     Kustomization(super::create_kustomization::Args),
+    /// A webhook Receiver.
+    Receiver(super::create_receiver::Args),
 }
 
 #[derive(Debug, clap::Subcommand)]
@@ -122,6 +124,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let git = match &args.what {
         What::Source(SourceKind::Git(git)) => git,
         What::Kustomization(ks) => return super::create_kustomization::run(ks, &args.cluster),
+        What::Receiver(receiver) => return super::create_receiver::run(receiver, &args.cluster),
     };
     let object = git_repository(git, &args.cluster.namespace)?;
     if git.export {

@@ -9,6 +9,7 @@ mod cluster_args;
 mod controller;
 mod create;
 mod create_kustomization;
+mod create_receiver;
 mod diff;
 mod events;
 mod export;
