@@ -137,6 +137,36 @@ impl Strategy {
                 }
             }
         }
+        let current_ip = object
+            .pointer("/spec/clusterIP")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_owned();
+        let node_ports = matches!(svc_type.as_str(), "NodePort" | "LoadBalancer");
+        let needs_port = node_ports
+            && object
+                .pointer("/spec/ports")
+                .and_then(Value::as_array)
+                .is_some_and(|ports| ports.iter().any(|p| p.get("nodePort").is_none()));
+        if current_ip.is_empty() || needs_port {
+            self.allocate(core, info, object, &current_ip, needs_port)?;
+        } else if object.pointer("/spec/clusterIPs").is_none() {
+            object["spec"]["clusterIPs"] = json!([current_ip]);
+        }
+        Ok(())
+    }
+
+    /// Gives the Service a free cluster IP (when `current_ip` is empty) and free node ports
+    /// (when `needs_port`). Only writes that need an address pay for reading every Service:
+    /// re-applying a Service that has one must not cost a scan of all of them.
+    fn allocate(
+        &self,
+        core: &Core,
+        info: &ResourceInfo,
+        object: &mut Value,
+        current_ip: &str,
+        needs_port: bool,
+    ) -> Result<(), ApiError> {
         let _guard = self
             .allocation
             .lock()
@@ -165,11 +195,6 @@ impl Strategy {
                 }
             }
         }
-        let current_ip = object
-            .pointer("/spec/clusterIP")
-            .and_then(Value::as_str)
-            .unwrap_or_default()
-            .to_owned();
         if current_ip.is_empty() {
             // 10.96.0.0/12, skipping .0 and 10.96.0.1 (the `kubernetes` Service's address).
             let base = u32::from(Ipv4Addr::new(10, 96, 0, 0));
@@ -185,7 +210,7 @@ impl Strategy {
         } else if object.pointer("/spec/clusterIPs").is_none() {
             object["spec"]["clusterIPs"] = json!([current_ip]);
         }
-        if matches!(svc_type.as_str(), "NodePort" | "LoadBalancer")
+        if needs_port
             && let Some(ports) = object
                 .pointer_mut("/spec/ports")
                 .and_then(Value::as_array_mut)
