@@ -12,14 +12,14 @@ mod reconcile;
 mod source;
 
 use std::{
-    collections::hash_map::DefaultHasher,
+    collections::{HashMap, hash_map::DefaultHasher},
     future::Future,
     hash::{Hash, Hasher},
     sync::Arc,
 };
 
 use ferry_api::{GitRepository, Kustomization, keys};
-use futures::{Stream, StreamExt};
+use futures::{Stream, StreamExt, TryStreamExt, channel::mpsc::UnboundedSender};
 use kube::{
     Api, ResourceExt,
     runtime::{
@@ -91,13 +91,65 @@ fn dependents_of(
     store: &Store<Kustomization>,
     dep: &Kustomization,
 ) -> Vec<ObjectRef<Kustomization>> {
-    let key = (dep.namespace().unwrap_or_default(), dep.name_any());
+    let namespace = dep.metadata.namespace.as_deref().unwrap_or_default();
+    let name = dep.metadata.name.as_deref().unwrap_or_default();
+    // Called on every readiness change of every Kustomization, so it compares in place
+    // rather than building each candidate's dependency list.
     store
         .state()
         .iter()
-        .filter(|ks| deps::dependencies(ks).contains(&key))
+        .filter(|ks| {
+            let own = ks.metadata.namespace.as_deref().unwrap_or_default();
+            ks.spec.depends_on.iter().flatten().any(|d| {
+                let ns = d
+                    .namespace
+                    .as_deref()
+                    .filter(|n| !n.is_empty())
+                    .unwrap_or(own);
+                d.name == name && ns == namespace
+            })
+        })
         .map(|ks| ObjectRef::from_obj(ks.as_ref()))
         .collect()
+}
+
+/// Queues the dependents of a Kustomization whose readiness or applied revision changed (or
+/// that was seen for the first time), as a predicate-filtered watch of it would.
+struct ReadinessTracker {
+    store: Store<Kustomization>,
+    last: HashMap<ObjectRef<Kustomization>, u64>,
+    due: UnboundedSender<ObjectRef<Kustomization>>,
+}
+
+impl ReadinessTracker {
+    fn new(store: Store<Kustomization>, due: UnboundedSender<ObjectRef<Kustomization>>) -> Self {
+        Self {
+            store,
+            last: HashMap::new(),
+            due,
+        }
+    }
+
+    fn observe(&mut self, event: &watcher::Event<Kustomization>) {
+        match event {
+            watcher::Event::Apply(ks) | watcher::Event::InitApply(ks) => {
+                let Some(hash) = readiness_changed(ks) else {
+                    return;
+                };
+                if self.last.insert(ObjectRef::from_obj(ks), hash) == Some(hash) {
+                    return;
+                }
+                for dependent in dependents_of(&self.store, ks) {
+                    // The receiver lives as long as the controller that reads it.
+                    let _ = self.due.unbounded_send(dependent);
+                }
+            }
+            watcher::Event::Delete(ks) => {
+                self.last.remove(&ObjectRef::from_obj(ks));
+            }
+            watcher::Event::Init | watcher::Event::InitDone => {}
+        }
+    }
 }
 
 /// Runs the Kustomization controller until `shutdown` resolves.
@@ -108,6 +160,10 @@ pub async fn run(
 ) {
     let client = ctx.client.clone();
     let (reader, writer) = reflector::store();
+    // One watch of the Kustomizations serves both the controller's own triggers and their
+    // dependents' (a second watch would have every status write sent and decoded twice).
+    let (dependents, dependents_due) = futures::channel::mpsc::unbounded();
+    let mut readiness = ReadinessTracker::new(reader.clone(), dependents);
     let main = reflector::reflector(
         writer,
         watcher(
@@ -116,30 +172,21 @@ pub async fn run(
         ),
     )
     .default_backoff()
+    .inspect_ok(move |event| readiness.observe(event))
     .touched_objects()
     .predicate_filter(reconcile_relevant, PredicateConfig::default());
     let sources = watcher(
-        Api::<GitRepository>::all(client.clone()),
+        Api::<GitRepository>::all(client),
         watcher::Config::default(),
     )
     .default_backoff()
     .applied_objects()
     .predicate_filter(artifact_changed, PredicateConfig::default());
-    let dependencies = watcher(
-        Api::<Kustomization>::all(client),
-        watcher::Config::default(),
-    )
-    .default_backoff()
-    .applied_objects()
-    .predicate_filter(readiness_changed, PredicateConfig::default());
     let for_sources = reader.clone();
-    let for_dependents = reader.clone();
     let concurrency = u16::try_from(ctx.config.concurrency).unwrap_or(u16::MAX);
     Controller::for_stream(main, reader)
         .watches_stream(sources, move |repo| users_of_source(&for_sources, &repo))
-        .watches_stream(dependencies, move |dep| {
-            dependents_of(&for_dependents, &dep)
-        })
+        .reconcile_on(dependents_due)
         .reconcile_on(drifted)
         .with_config(controller::Config::default().concurrency(concurrency))
         .graceful_shutdown_on(shutdown)
