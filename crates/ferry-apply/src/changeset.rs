@@ -39,6 +39,9 @@ pub struct ChangeSetEntry {
     /// The API version it was applied with.
     pub version: String,
     pub action: Action,
+    /// The object's resourceVersion after this action, when known: what a health check may
+    /// take a watch's view at (see [`crate::live`]).
+    pub resource_version: Option<String>,
 }
 
 impl fmt::Display for ChangeSetEntry {
@@ -60,6 +63,7 @@ impl ChangeSet {
             object,
             version: version.into(),
             action,
+            resource_version: None,
         });
     }
 

@@ -35,6 +35,12 @@ pub fn cleanup_patch(live: &Value, field_manager: &str, now: &str) -> Option<Val
     (!ops.is_empty()).then_some(Value::Array(ops))
 }
 
+/// Whether [`cleanup_patch`] would change `live`: kubectl's managers own fields of it, or it
+/// carries client-side-apply leftovers.
+pub fn needs_cleanup(live: &Value, field_manager: &str) -> bool {
+    cleanup_patch(live, field_manager, "").is_some()
+}
+
 /// Whether a managedFields entry belongs to a manager whose changes ferry overrides.
 fn is_overridden(entry: &Value) -> bool {
     let manager = entry

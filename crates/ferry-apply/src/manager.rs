@@ -3,7 +3,7 @@
 //! kubectl, and immutable-field changes recreated on request; delete for prune; and waiting
 //! for objects to become ready.
 
-use std::{collections::BTreeMap, time::Duration};
+use std::{collections::BTreeMap, sync::Arc, time::Duration};
 
 use ferry_api::{ObjMetadata, keys};
 use futures::{StreamExt, stream};
@@ -17,6 +17,7 @@ use crate::{
     changeset::{Action, ChangeSet, ChangeSetEntry},
     cleanup, drift,
     error::{ApplyError, api_reason, is_immutable, is_not_found},
+    live::{LiveCache, Watched},
     object::{self, Gvk},
     order::{self, Stage},
     policy::SsaPolicy,
@@ -52,6 +53,15 @@ pub struct ResourceManager {
     resources: Resources,
     field_manager: String,
     concurrency: usize,
+    cache: Option<Arc<dyn LiveCache>>,
+}
+
+/// What is known of the live object before its dry-run.
+enum Known {
+    /// Read from the API: the object, or `None` if it does not exist.
+    Read(Option<Value>),
+    /// A watch's view of it: it exists.
+    Watched(Watched),
 }
 
 /// An object resolved to its API endpoint.
@@ -68,13 +78,25 @@ impl ResourceManager {
             resources,
             field_manager: field_manager.into(),
             concurrency: 4,
+            cache: None,
         }
+    }
+
+    /// Takes what `cache` knows of live objects instead of reading each before its dry-run.
+    pub fn with_cache(mut self, cache: Arc<dyn LiveCache>) -> Self {
+        self.cache = Some(cache);
+        self
     }
 
     /// How many objects are dry-run and applied at once.
     pub fn with_concurrency(mut self, concurrency: usize) -> Self {
         self.concurrency = concurrency.max(1);
         self
+    }
+
+    /// Whether a watch's view stands in for reads (see [`Self::with_cache`]).
+    pub fn has_cache(&self) -> bool {
+        self.cache.is_some()
     }
 
     pub fn client(&self) -> &Client {
@@ -184,23 +206,34 @@ impl ResourceManager {
         opts: &ApplyOptions,
     ) -> Result<ChangeSetEntry, ApplyError> {
         let target = self.target(&mut obj).await?;
-        let entry = |action| ChangeSetEntry {
+        let entry = |action, resource_version: Option<&str>| ChangeSetEntry {
             object: target.meta.clone(),
             version: target.gvk.version.clone(),
             action,
+            resource_version: resource_version.map(str::to_owned),
         };
         let policy = SsaPolicy::of(&obj);
         if policy == SsaPolicy::Ignore {
-            return Ok(entry(Action::Skipped));
+            return Ok(entry(Action::Skipped, None));
         }
         let name = target.meta.name.clone();
-        let live = self.get_live(&target).await?;
-        if live.is_some() && policy == SsaPolicy::IfNotPresent {
-            return Ok(entry(Action::Skipped));
+        let known = match self.cache.as_ref().and_then(|c| c.lookup(&target.meta)) {
+            // Taking back kubectl's fields needs the live managedFields.
+            Some(watched) if !(policy == SsaPolicy::Override && watched.needs_cleanup) => {
+                Known::Watched(watched)
+            }
+            _ => Known::Read(self.get_live(&target).await?),
+        };
+        let mut exists = match &known {
+            Known::Read(live) => live.is_some(),
+            Known::Watched(_) => true,
+        };
+        if exists && policy == SsaPolicy::IfNotPresent {
+            return Ok(entry(Action::Skipped, None));
         }
 
         let mut cleaned = false;
-        if let (Some(live), SsaPolicy::Override) = (&live, policy) {
+        if let (Known::Read(Some(live)), SsaPolicy::Override) = (&known, policy) {
             cleaned = self.cleanup(&target, live).await?;
         }
 
@@ -212,7 +245,7 @@ impl ResourceManager {
                         || keys::is_enabled(object::annotation(&obj, keys::FORCE_ANNOTATION))) =>
             {
                 self.recreate(&target, &obj, opts).await?;
-                return Ok(entry(Action::Created));
+                return Ok(entry(Action::Created, None));
             }
             Err(err) => {
                 let (reason, message) = api_reason(&err);
@@ -232,25 +265,42 @@ impl ResourceManager {
                 });
             }
         };
-        if let Some(live) = &live
-            && !cleaned
-            && !drift::has_drifted(live, &dry_run)
-        {
-            return Ok(entry(Action::Unchanged));
+        let dry_version = object::resource_version(&dry_run);
+        let unchanged = !cleaned
+            && match &known {
+                Known::Read(Some(live)) => !drift::has_drifted(live, &dry_run),
+                Known::Read(None) => false,
+                // The dry-run ran on the object the watch saw only if their versions agree;
+                // otherwise it changed since, and is read to compare.
+                Known::Watched(watched) if dry_version == Some(&watched.resource_version) => {
+                    drift::fingerprint(&dry_run) == watched.fingerprint
+                }
+                Known::Watched(_) => {
+                    let live = self.get_live(&target).await?;
+                    exists = live.is_some();
+                    live.is_some_and(|live| !drift::has_drifted(&live, &dry_run))
+                }
+            };
+        if unchanged {
+            return Ok(entry(Action::Unchanged, dry_version));
         }
-        self.patch_apply(&target, &obj, false)
+        let applied = self
+            .patch_apply(&target, &obj, false)
             .await
             .map_err(|source| ApplyError::Api {
                 object: target.meta.to_string(),
                 verb: "apply",
                 source: Box::new(source),
             })?;
-        tracing::debug!(object = %target.meta, %name, created = live.is_none(), "applied");
-        Ok(entry(if live.is_none() {
-            Action::Created
-        } else {
-            Action::Configured
-        }))
+        tracing::debug!(object = %target.meta, %name, created = !exists, "applied");
+        Ok(entry(
+            if exists {
+                Action::Configured
+            } else {
+                Action::Created
+            },
+            object::resource_version(&applied),
+        ))
     }
 
     async fn get_live(&self, target: &Target) -> Result<Option<Value>, ApplyError> {

@@ -78,6 +78,10 @@ pub fn namespace(obj: &Value) -> Option<&str> {
     str_at(obj, "/metadata/namespace")
 }
 
+pub fn resource_version(obj: &Value) -> Option<&str> {
+    str_at(obj, "/metadata/resourceVersion")
+}
+
 pub fn gvk(obj: &Value) -> Result<Gvk, ObjectError> {
     let api_version = api_version(obj).ok_or(ObjectError::Missing("apiVersion"))?;
     let kind = kind(obj).ok_or(ObjectError::Missing("kind"))?;

@@ -9,15 +9,14 @@
 //! lets a commit that changes one app of a thousand reach that app quickly.
 
 use std::{
-    collections::{HashMap, HashSet, hash_map::DefaultHasher},
-    hash::{Hash, Hasher},
+    collections::{HashMap, HashSet},
     sync::{Arc, Mutex},
     time::{Duration, Instant},
 };
 
 use ferry_api::{Kustomization, ObjMetadata, keys};
 use ferry_apply::{
-    Resources, health,
+    LiveCache, Resources, Watched, health,
     object::{self, Gvk},
 };
 use futures::{StreamExt, channel::mpsc};
@@ -39,10 +38,9 @@ struct State {
     owners: HashMap<ObjKey, ObjectRef<Kustomization>>,
     /// Objects each Kustomization tracks (with the version of their kind's watch).
     tracked: HashMap<ObjectRef<Kustomization>, Vec<(ObjKey, String)>>,
-    /// Fingerprint of each seen object's desired-state fields.
-    fingerprints: HashMap<ObjKey, u64>,
-    /// Whether each seen object is Current by kstatus, as of its latest event.
-    current: HashMap<ObjKey, bool>,
+    /// Each seen object as of its latest event: version, fingerprint of its desired-state
+    /// fields, whether kubectl's fields need taking back, whether it is Current by kstatus.
+    seen: HashMap<ObjKey, Watched>,
     /// Drift seen per Kustomization (changes by others, deletions), counted.
     epochs: HashMap<ObjectRef<Kustomization>, u64>,
     /// When each kind's watch last finished its initial list; absent while it (re)lists, when
@@ -194,12 +192,19 @@ impl DriftWatcher {
                 .synced
                 .get(&gvk)
                 .is_some_and(|at| *at <= clean.mark.started);
-            if !listed_before || !state.fingerprints.contains_key(meta) {
-                return None;
-            }
-            all_current &= state.current.get(meta).copied().unwrap_or(false);
+            let seen = state.seen.get(meta).filter(|_| listed_before)?;
+            all_current &= seen.current;
         }
         Some(all_current)
+    }
+
+    /// Whether the watch of this group and kind is listing (has finished its initial list and
+    /// not restarted since).
+    fn kind_synced(state: &State, meta: &ObjMetadata) -> bool {
+        state
+            .synced
+            .keys()
+            .any(|gvk| gvk.group == meta.group && gvk.kind == meta.kind)
     }
 
     async fn spawn_watch(&self, gvk: Gvk) {
@@ -243,13 +248,13 @@ impl DriftWatcher {
         let Ok(meta) = object::obj_metadata(&value) else {
             return;
         };
-        let print = fingerprint(&value);
         let current = health::assess(&value).kstatus == health::KStatus::Current;
+        let watched = Watched::of(&value, &self.field_manager, current);
         let owner = {
             let mut state = self.state();
-            state.current.insert(meta.clone(), current);
-            let before = state.fingerprints.insert(meta.clone(), print);
-            let changed = before.is_some_and(|b| b != print);
+            let print = watched.fingerprint;
+            let before = state.seen.insert(meta.clone(), watched);
+            let changed = before.is_some_and(|b| b.fingerprint != print);
             if !(live && changed && last_writer_is_external(&value, &self.field_manager)) {
                 return;
             }
@@ -274,8 +279,7 @@ impl DriftWatcher {
         };
         let owner = {
             let mut state = self.state();
-            state.fingerprints.remove(&meta);
-            state.current.remove(&meta);
+            state.seen.remove(&meta);
             let owner = state.owners.get(&meta).cloned();
             if let Some(owner) = &owner {
                 *state.epochs.entry(owner.clone()).or_default() += 1;
@@ -289,24 +293,14 @@ impl DriftWatcher {
     }
 }
 
-/// A hash of what Git decides: every top-level field but metadata and status, plus labels and
-/// annotations. Status updates by controllers leave it unchanged.
-fn fingerprint(obj: &Value) -> u64 {
-    let mut hasher = DefaultHasher::new();
-    if let Some(map) = obj.as_object() {
-        for (key, value) in map {
-            if key != "metadata" && key != "status" {
-                key.hash(&mut hasher);
-                value.to_string().hash(&mut hasher);
-            }
+impl LiveCache for DriftWatcher {
+    fn lookup(&self, object: &ObjMetadata) -> Option<Watched> {
+        let state = self.state();
+        if !Self::kind_synced(&state, object) {
+            return None;
         }
+        state.seen.get(object).cloned()
     }
-    for field in ["labels", "annotations"] {
-        obj.pointer(&format!("/metadata/{field}"))
-            .map(Value::to_string)
-            .hash(&mut hasher);
-    }
-    hasher.finish()
 }
 
 /// Whether the latest write to the object's main resource came from a manager other than us
@@ -344,20 +338,6 @@ fn last_writer_is_external(obj: &Value, field_manager: &str) -> bool {
 mod tests {
     use super::*;
     use serde_json::json;
-
-    #[test]
-    fn status_changes_keep_the_fingerprint() {
-        let a = json!({"kind": "Deployment", "metadata": {"name": "x", "resourceVersion": "1"}, "spec": {"replicas": 1}, "status": {"readyReplicas": 0}});
-        let mut b = a.clone();
-        b["status"]["readyReplicas"] = json!(1);
-        b["metadata"]["resourceVersion"] = json!("2");
-        assert_eq!(fingerprint(&a), fingerprint(&b));
-        b["spec"]["replicas"] = json!(3);
-        assert_ne!(fingerprint(&a), fingerprint(&b));
-        let mut c = a.clone();
-        c["metadata"]["labels"] = json!({"x": "y"});
-        assert_ne!(fingerprint(&a), fingerprint(&c));
-    }
 
     #[test]
     fn tells_our_writes_from_others() {

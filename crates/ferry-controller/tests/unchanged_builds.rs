@@ -127,7 +127,10 @@ async fn unchanged_builds_skip_the_dry_run_until_someone_else_changes_an_object(
         "the correction applied in full"
     );
 
-    // A change of the app's own files is applied.
+    // A change of the app's own files is applied, in full but without reading the objects the
+    // watcher has seen: the unchanged Deployment is neither read before its dry-run nor for its
+    // health, which the watch saw Current.
+    seen.lock().unwrap().clear();
     env.repo.write(
         "app/cm.yaml",
         &common::configmap("web-config", "flux-system", "two"),
@@ -139,5 +142,14 @@ async fn unchanged_builds_skip_the_dry_run_until_someone_else_changes_an_object(
         .await
         .unwrap();
     assert_eq!(cm["data"]["key"], "two");
+    assert_eq!(dry_runs(&seen).len(), 2, "both objects dry-run");
+    let deployment_reads: Vec<String> = seen
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|l| l.starts_with("GET ") && l.contains("/deployments/web "))
+        .cloned()
+        .collect();
+    assert_eq!(deployment_reads, Vec::<String>::new());
     env.stop().await;
 }

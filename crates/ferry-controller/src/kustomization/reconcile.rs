@@ -4,7 +4,7 @@
 //! `retryInterval`; errors reaching the controller runtime are only those of status writes.
 
 use std::{
-    collections::{BTreeMap, BTreeSet},
+    collections::{BTreeMap, BTreeSet, HashMap},
     sync::Arc,
     time::{Duration, Instant},
 };
@@ -16,8 +16,8 @@ use ferry_api::{
     kustomize::{MAX_HISTORY, Snapshot},
 };
 use ferry_apply::{
-    ApplyOptions, ChangeSet, ChangeSetEntry, ResourceManager, WaitOptions, health, object,
-    wait::Readiness,
+    ApplyOptions, ChangeSet, ChangeSetEntry, LiveCache, ResourceManager, WaitOptions, health,
+    object, wait::Readiness,
 };
 use kube::{
     Api, ResourceExt,
@@ -353,13 +353,6 @@ impl<'a> Run<'a> {
             .target()
             .await
             .map_err(|e| with_rev(Failure::new(reason::RECONCILIATION_FAILED, e)))?;
-        let manager = ResourceManager::new(
-            target.client.clone(),
-            target.resources.clone(),
-            keys::FIELD_MANAGER,
-        )
-        .with_concurrency(self.ctx.config.apply_concurrency);
-
         let drift_enabled = self.ctx.config.drift_watch
             && target.local
             && !keys::is_disabled(
@@ -368,6 +361,16 @@ impl<'a> Run<'a> {
                     .get(keys::DRIFT_WATCH_ANNOTATION)
                     .map(String::as_str),
             );
+        let mut manager = ResourceManager::new(
+            target.client.clone(),
+            target.resources.clone(),
+            keys::FIELD_MANAGER,
+        )
+        .with_concurrency(self.ctx.config.apply_concurrency);
+        if drift_enabled {
+            // The drift watcher sees this cluster's objects; dry-runs compare with its view.
+            manager = manager.with_cache(Arc::new(self.ctx.drift.clone()));
+        }
         let clean_key = CleanKey {
             digest: digest.clone(),
             generation: self.ks.metadata.generation,
@@ -449,14 +452,7 @@ impl<'a> Run<'a> {
         all_current: bool,
         timeout: Duration,
     ) -> Result<(), Failure> {
-        let kstatus_only = self.ks.spec.waits()
-            && self
-                .ks
-                .spec
-                .health_check_exprs
-                .as_ref()
-                .is_none_or(Vec::is_empty);
-        if kstatus_only && all_current {
+        if self.ks.spec.waits() && self.kstatus_decides() && all_current {
             let message = "Health check passed in 0s (no object changed since the last check)";
             self.set(
                 condition::HEALTHY,
@@ -474,6 +470,7 @@ impl<'a> Run<'a> {
                     object,
                     version,
                     action: ferry_apply::Action::Unchanged,
+                    resource_version: None,
                 })
                 .collect(),
         };
@@ -804,13 +801,19 @@ impl<'a> Run<'a> {
         }
         let checks = self.custom_checks()?;
         let started = Instant::now();
+        let targets = self.not_vouched_current(manager, changes, targets);
         let opts = WaitOptions {
             timeout,
             interval: self.ctx.config.health_poll,
             ..WaitOptions::default()
         };
         let assess = |obj: &Value| kstatus_readiness(checks.assess(obj));
-        match manager.wait_for_set(&targets, &opts, &assess).await {
+        let waited = if targets.is_empty() {
+            Ok(())
+        } else {
+            manager.wait_for_set(&targets, &opts, &assess).await
+        };
+        match waited {
             Ok(()) => {
                 let message = format!(
                     "Health check passed in {}",
@@ -838,6 +841,45 @@ impl<'a> Run<'a> {
                 Err(Failure::new(reason::HEALTH_CHECK_FAILED, message))
             }
         }
+    }
+
+    /// The health targets left after dropping those the drift watcher saw Current at or after
+    /// the version this reconcile's apply (or dry-run) left them at. Only when kstatus alone
+    /// decides (no custom expressions) and the manager reads through the watcher's cache.
+    fn not_vouched_current(
+        &self,
+        manager: &ResourceManager,
+        changes: &ChangeSet,
+        targets: Vec<(ObjMetadata, String)>,
+    ) -> Vec<(ObjMetadata, String)> {
+        if !self.kstatus_decides() || !manager.has_cache() {
+            return targets;
+        }
+        let applied_at: HashMap<&ObjMetadata, &str> = changes
+            .entries
+            .iter()
+            .filter_map(|e| Some((&e.object, e.resource_version.as_deref()?)))
+            .collect();
+        targets
+            .into_iter()
+            .filter(|(meta, _)| {
+                let vouched = applied_at.get(meta).is_some_and(|version| {
+                    self.ctx.drift.lookup(meta).is_some_and(|seen| {
+                        seen.current && ferry_apply::live::at_least(&seen.resource_version, version)
+                    })
+                });
+                !vouched
+            })
+            .collect()
+    }
+
+    /// Whether health is kstatus' verdict alone: no `spec.healthCheckExprs`.
+    fn kstatus_decides(&self) -> bool {
+        self.ks
+            .spec
+            .health_check_exprs
+            .as_ref()
+            .is_none_or(Vec::is_empty)
     }
 
     /// `spec.healthCheckExprs` compiled; an expression that does not compile needs a spec change.
