@@ -29,6 +29,7 @@ mod rules;
 mod status;
 mod time;
 
+pub use checks::cel::json_to_cel;
 pub use checks::{
     CelError, CheckError, Checks, HealthCheckExprs, LuaError, LuaHealthScript, LuaLimits,
     lua_scripts_from_argocd_cm, lua_scripts_from_legacy_customizations,

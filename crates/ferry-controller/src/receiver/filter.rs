@@ -2,20 +2,15 @@
 //! expressions over `res` (the object's apiVersion, kind and metadata) and `req` (the request
 //! body when it is JSON, else an empty map), as notification-controller evaluates them.
 
-use std::{collections::HashMap, sync::Arc};
-
+use ferry_apply::health::json_to_cel;
 use kube_cel::{
     KubeCelExt,
     cel::{
         Context, Value as CelValue,
-        objects::{Key, Map},
         parser::{Expression, Parser},
     },
 };
 use serde_json::Value;
-
-/// Objects nest at most this deep before conversion gives up (bad input must not overflow).
-const MAX_DEPTH: usize = 64;
 
 /// A parsed filter.
 #[derive(Debug)]
@@ -41,8 +36,8 @@ impl Filter {
     pub fn evaluate(&self, res: &Value, req: &Value) -> Result<bool, String> {
         let mut context = Context::default().with_all();
         let partial = partial_metadata(res);
-        context.add_variable_from_value("res", to_cel(&partial, 0)?);
-        context.add_variable_from_value("req", to_cel(req, 0)?);
+        context.add_variable_from_value("res", json_to_cel(&partial)?);
+        context.add_variable_from_value("req", json_to_cel(req)?);
         match CelValue::resolve(&self.expression, &context) {
             Ok(CelValue::Bool(b)) => Ok(b),
             Ok(other) => Err(format!(
@@ -64,38 +59,6 @@ fn partial_metadata(object: &Value) -> Value {
         }
     }
     Value::Object(out)
-}
-
-/// JSON to CEL: integers that fit stay `int`, maps are keyed by strings.
-fn to_cel(value: &Value, depth: usize) -> Result<CelValue, String> {
-    if depth > MAX_DEPTH {
-        return Err(format!("value nests deeper than {MAX_DEPTH} levels"));
-    }
-    Ok(match value {
-        Value::Null => CelValue::Null,
-        Value::Bool(b) => CelValue::Bool(*b),
-        Value::Number(n) => match (n.as_i64(), n.as_u64()) {
-            (Some(i), _) => CelValue::Int(i),
-            (None, Some(u)) => CelValue::UInt(u),
-            _ => CelValue::Float(n.as_f64().unwrap_or(f64::NAN)),
-        },
-        Value::String(s) => CelValue::String(Arc::new(s.clone())),
-        Value::Array(items) => CelValue::List(Arc::new(
-            items
-                .iter()
-                .map(|item| to_cel(item, depth + 1))
-                .collect::<Result<Vec<_>, _>>()?,
-        )),
-        Value::Object(map) => {
-            let mut converted = HashMap::with_capacity(map.len());
-            for (key, item) in map {
-                converted.insert(Key::String(Arc::new(key.clone())), to_cel(item, depth + 1)?);
-            }
-            CelValue::Map(Map {
-                map: Arc::new(converted),
-            })
-        }
-    })
 }
 
 #[cfg(test)]

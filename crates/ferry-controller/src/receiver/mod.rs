@@ -197,14 +197,6 @@ pub async fn reconcile(receiver: Arc<Receiver>, state: Arc<State>) -> Result<Act
         })
     };
     let action = if let Some((why, message)) = stalled {
-        set_ready(
-            &mut status,
-            ConditionStatus::False,
-            why,
-            &message,
-            generation,
-            &now,
-        );
         condition::set(
             &mut status.conditions,
             condition::STALLED,
@@ -214,20 +206,8 @@ pub async fn reconcile(receiver: Arc<Receiver>, state: Arc<State>) -> Result<Act
             generation,
             &now,
         );
-        status.webhook_path = None;
-        status.observed_generation = generation;
-        if old_ready_differs(&old, &status) {
-            state
-                .recorder
-                .publish(
-                    receiver.as_ref(),
-                    crate::events::EventType::Warning,
-                    why,
-                    &message,
-                    Default::default(),
-                )
-                .await;
-        }
+        let ready = (ConditionStatus::False, why, message.as_str());
+        settle(&state, &receiver, &old, &mut status, ready, None, &now).await;
         Action::await_change()
     } else {
         condition::remove(&mut status.conditions, condition::STALLED);
@@ -236,55 +216,32 @@ pub async fn reconcile(receiver: Arc<Receiver>, state: Arc<State>) -> Result<Act
                 state.forget_failures(&key);
                 let path = webhook_path(&token, &name, &namespace);
                 let message = format!("Receiver initialized for path: {path}");
-                set_ready(
-                    &mut status,
+                let ready = (
                     ConditionStatus::True,
                     condition::reason::SUCCEEDED,
-                    &message,
-                    generation,
-                    &now,
+                    message.as_str(),
                 );
-                status.webhook_path = Some(path);
-                status.observed_generation = generation;
-                if old_ready_differs(&old, &status) {
-                    state
-                        .recorder
-                        .publish(
-                            receiver.as_ref(),
-                            crate::events::EventType::Normal,
-                            condition::reason::SUCCEEDED,
-                            &message,
-                            Default::default(),
-                        )
-                        .await;
-                }
+                settle(
+                    &state,
+                    &receiver,
+                    &old,
+                    &mut status,
+                    ready,
+                    Some(path),
+                    &now,
+                )
+                .await;
                 Action::requeue(interval)
             }
             Err(err) => {
                 let message = err.to_string();
-                set_ready(
-                    &mut status,
+                let ready = (
                     ConditionStatus::False,
                     reason::TOKEN_NOT_FOUND,
-                    &message,
-                    generation,
-                    &now,
+                    message.as_str(),
                 );
                 // Requests must not be served with a token that is gone.
-                status.webhook_path = None;
-                status.observed_generation = generation;
-                if old_ready_differs(&old, &status) {
-                    state
-                        .recorder
-                        .publish(
-                            receiver.as_ref(),
-                            crate::events::EventType::Warning,
-                            reason::TOKEN_NOT_FOUND,
-                            &message,
-                            Default::default(),
-                        )
-                        .await;
-                }
+                settle(&state, &receiver, &old, &mut status, ready, None, &now).await;
                 Action::requeue(state.backoff(&key, interval))
             }
         }
@@ -298,14 +255,23 @@ pub async fn reconcile(receiver: Arc<Receiver>, state: Arc<State>) -> Result<Act
     Ok(action)
 }
 
-fn set_ready(
+/// Sets Ready (status, reason, message), the webhook path and the observed generation, and
+/// records an event when Ready changed.
+async fn settle(
+    state: &State,
+    receiver: &Receiver,
+    old: &ReceiverStatus,
     status: &mut ReceiverStatus,
-    value: ConditionStatus,
-    why: &str,
-    message: &str,
-    generation: Option<i64>,
+    (value, why, message): (ConditionStatus, &str, &str),
+    path: Option<String>,
     now: &str,
 ) {
+    let generation = receiver.metadata.generation;
+    let event_type = if value == ConditionStatus::True {
+        crate::events::EventType::Normal
+    } else {
+        crate::events::EventType::Warning
+    };
     condition::set(
         &mut status.conditions,
         condition::READY,
@@ -315,6 +281,14 @@ fn set_ready(
         generation,
         now,
     );
+    status.webhook_path = path;
+    status.observed_generation = generation;
+    if old_ready_differs(old, status) {
+        state
+            .recorder
+            .publish(receiver, event_type, why, message, Default::default())
+            .await;
+    }
 }
 
 fn old_ready_differs(old: &ReceiverStatus, new: &ReceiverStatus) -> bool {

@@ -250,8 +250,13 @@ impl CelCheck {
     }
 }
 
-/// JSON to CEL: integers that fit stay `int` (not `uint`, which would not compare with integer
-/// literals), maps are keyed by strings.
+/// JSON to a CEL value, as health expressions and Receiver filters read objects: integers
+/// that fit stay `int` (not `uint`, which would not compare with integer literals), maps are
+/// keyed by strings; nesting deeper than a fixed limit is an error, not a stack overflow.
+pub fn json_to_cel(value: &Value) -> Result<CelValue, String> {
+    to_cel(value, 0)
+}
+
 fn to_cel(value: &Value, depth: usize) -> Result<CelValue, String> {
     if depth > MAX_DEPTH {
         return Err(format!("object nests deeper than {MAX_DEPTH} levels"));
