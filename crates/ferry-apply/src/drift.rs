@@ -56,6 +56,14 @@ pub fn fingerprint(obj: &Value) -> u64 {
     hasher.finish()
 }
 
+/// A hash of a whole manifest as it is submitted: two equal hashes mean the same apply request
+/// (barring a 64-bit collision).
+pub fn manifest_hash(obj: &Value) -> u64 {
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    hash_json(&mut hasher, obj);
+    hasher.finish()
+}
+
 /// Feeds the JSON text of `value` to `hasher` without building the string.
 fn hash_json(hasher: &mut impl Hasher, value: &Value) {
     struct Feed<'a, H>(&'a mut H);

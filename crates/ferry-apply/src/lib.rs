@@ -19,7 +19,7 @@ pub mod wait;
 pub use changeset::{Action, ChangeSet, ChangeSetEntry};
 pub use error::ApplyError;
 pub use ferry_health as health;
-pub use live::{LiveCache, Watched};
+pub use live::{LiveCache, Settled, Watched};
 pub use manager::{ApplyOptions, ResourceManager};
 pub use resources::Resources;
 pub use wait::{Readiness, WaitError, WaitOptions};

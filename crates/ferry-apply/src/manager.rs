@@ -17,7 +17,7 @@ use crate::{
     changeset::{Action, ChangeSet, ChangeSetEntry},
     cleanup, drift,
     error::{ApplyError, api_reason, is_immutable, is_not_found},
-    live::{LiveCache, Watched},
+    live::{LiveCache, Settled, Watched},
     object::{self, Gvk},
     order::{self, Stage},
     policy::SsaPolicy,
@@ -32,6 +32,10 @@ pub struct ApplyOptions {
     pub force: bool,
     /// How long a stage waits for its CRDs to be established and Namespaces to be active.
     pub stage_timeout: Duration,
+    /// How long a remembered apply stands in for a dry-run of the same manifest (see
+    /// [`crate::live::Settled::still_holds`]); zero dry-runs every object. Only a manager with
+    /// a [`LiveCache`] remembers.
+    pub trust_settled_for: Duration,
     /// How long a recreate waits for the old object to be gone.
     pub recreate_timeout: Duration,
 }
@@ -41,6 +45,7 @@ impl Default for ApplyOptions {
         Self {
             force: false,
             stage_timeout: Duration::from_secs(60),
+            trust_settled_for: Duration::ZERO,
             recreate_timeout: Duration::from_secs(60),
         }
     }
@@ -231,6 +236,16 @@ impl ResourceManager {
         if exists && policy == SsaPolicy::IfNotPresent {
             return Ok(entry(Action::Skipped, None));
         }
+        let manifest = drift::manifest_hash(&obj);
+        if let Known::Watched(watched) = &known
+            && self
+                .cache
+                .as_ref()
+                .and_then(|c| c.settled(&target.meta))
+                .is_some_and(|s| s.still_holds(manifest, watched, opts.trust_settled_for))
+        {
+            return Ok(entry(Action::Unchanged, Some(&watched.resource_version)));
+        }
 
         let mut cleaned = false;
         if let (Known::Read(Some(live)), SsaPolicy::Override) = (&known, policy) {
@@ -282,6 +297,7 @@ impl ResourceManager {
                 }
             };
         if unchanged {
+            self.remember(&target, manifest, &dry_run);
             return Ok(entry(Action::Unchanged, dry_version));
         }
         let applied = self
@@ -293,6 +309,7 @@ impl ResourceManager {
                 source: Box::new(source),
             })?;
         tracing::debug!(object = %target.meta, %name, created = !exists, "applied");
+        self.remember(&target, manifest, &applied);
         Ok(entry(
             if exists {
                 Action::Configured
@@ -301,6 +318,21 @@ impl ResourceManager {
             },
             object::resource_version(&applied),
         ))
+    }
+
+    /// Records in the cache what applying `manifest` left: `result`, as the API returned it.
+    fn remember(&self, target: &Target, manifest: u64, result: &Value) {
+        if let Some(cache) = &self.cache {
+            let settled = Settled {
+                manifest,
+                fingerprint: drift::fingerprint(result),
+                resource_version: object::resource_version(result)
+                    .unwrap_or_default()
+                    .to_owned(),
+                at: std::time::Instant::now(),
+            };
+            cache.settle(&target.meta, settled);
+        }
     }
 
     async fn get_live(&self, target: &Target) -> Result<Option<Value>, ApplyError> {

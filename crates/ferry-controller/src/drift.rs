@@ -16,7 +16,7 @@ use std::{
 
 use ferry_api::{Kustomization, ObjMetadata, keys};
 use ferry_apply::{
-    LiveCache, Resources, Watched, health,
+    LiveCache, Resources, Settled, Watched, health,
     object::{self, Gvk},
 };
 use futures::{StreamExt, channel::mpsc};
@@ -48,6 +48,8 @@ struct State {
     synced: HashMap<Gvk, Instant>,
     /// What each Kustomization's last successful full apply left.
     clean: HashMap<ObjectRef<Kustomization>, Clean>,
+    /// What ferry's last apply of each object left (see [`ferry_apply::Settled`]).
+    settled: HashMap<ObjKey, Settled>,
 }
 
 /// What a build and the Kustomization's spec were when its objects were last applied in full.
@@ -105,6 +107,18 @@ impl DriftWatcher {
     pub async fn track(&self, owner: ObjectRef<Kustomization>, objects: &[(ObjMetadata, String)]) {
         let new_kinds: Vec<Gvk> = {
             let mut state = self.state();
+            if let Some(before) = state.tracked.get(&owner) {
+                let kept: HashSet<&ObjKey> = objects.iter().map(|(meta, _)| meta).collect();
+                let left: Vec<ObjKey> = before
+                    .iter()
+                    .map(|(meta, _)| meta)
+                    .filter(|meta| !kept.contains(meta))
+                    .cloned()
+                    .collect();
+                for meta in left {
+                    state.settled.remove(&meta);
+                }
+            }
             Self::forget(&mut state, &owner);
             for (meta, _) in objects {
                 state.owners.insert(meta.clone(), owner.clone());
@@ -126,7 +140,13 @@ impl DriftWatcher {
 
     /// Stops tracking a Kustomization's objects (suspended, deleted, or opted out).
     pub fn untrack(&self, owner: &ObjectRef<Kustomization>) {
-        Self::forget(&mut self.state(), owner);
+        let mut state = self.state();
+        if let Some(objects) = state.tracked.get(owner).cloned() {
+            for (meta, _) in objects {
+                state.settled.remove(&meta);
+            }
+        }
+        Self::forget(&mut state, owner);
     }
 
     fn forget(state: &mut State, owner: &ObjectRef<Kustomization>) {
@@ -280,6 +300,7 @@ impl DriftWatcher {
         let owner = {
             let mut state = self.state();
             state.seen.remove(&meta);
+            state.settled.remove(&meta);
             let owner = state.owners.get(&meta).cloned();
             if let Some(owner) = &owner {
                 *state.epochs.entry(owner.clone()).or_default() += 1;
@@ -300,6 +321,14 @@ impl LiveCache for DriftWatcher {
             return None;
         }
         state.seen.get(object).cloned()
+    }
+
+    fn settled(&self, object: &ObjMetadata) -> Option<Settled> {
+        self.state().settled.get(object).cloned()
+    }
+
+    fn settle(&self, object: &ObjMetadata, settled: Settled) {
+        self.state().settled.insert(object.clone(), settled);
     }
 }
 

@@ -1,7 +1,8 @@
 //! A new revision that leaves a Kustomization's build unchanged (a commit elsewhere in the
 //! repository) is recorded without a server-side dry-run of every object, when the drift watcher
 //! vouches that nobody touched them since the last full apply; a changed build, and an edit by
-//! someone else, still go through the full apply. Requests are observed through a recording
+//! someone else, still go through the apply, with a dry-run of only the objects whose manifest
+//! or live state changed; a requested reconcile dry-runs them all. Requests are observed through a recording
 //! proxy in front of the embedded API server.
 
 #![allow(clippy::unwrap_used)] // helpers outside #[test] functions unwrap too
@@ -127,9 +128,10 @@ async fn unchanged_builds_skip_the_dry_run_until_someone_else_changes_an_object(
         "the correction applied in full"
     );
 
-    // A change of the app's own files is applied, in full but without reading the objects the
-    // watcher has seen: the unchanged Deployment is neither read before its dry-run nor for its
-    // health, which the watch saw Current.
+    // A change of the app's own files is applied without reading the objects the watcher has
+    // seen, and only the changed object is dry-run: the Deployment, whose manifest is as last
+    // applied and which the watch still sees as that apply left it, is neither read nor
+    // dry-run, and its health is what the watch saw (Current).
     seen.lock().unwrap().clear();
     env.repo.write(
         "app/cm.yaml",
@@ -142,7 +144,9 @@ async fn unchanged_builds_skip_the_dry_run_until_someone_else_changes_an_object(
         .await
         .unwrap();
     assert_eq!(cm["data"]["key"], "two");
-    assert_eq!(dry_runs(&seen).len(), 2, "both objects dry-run");
+    let changed = dry_runs(&seen);
+    assert_eq!(changed.len(), 1, "{changed:?}");
+    assert!(changed[0].contains("/configmaps/web-config"), "{changed:?}");
     let deployment_reads: Vec<String> = seen
         .lock()
         .unwrap()
@@ -151,5 +155,22 @@ async fn unchanged_builds_skip_the_dry_run_until_someone_else_changes_an_object(
         .cloned()
         .collect();
     assert_eq!(deployment_reads, Vec::<String>::new());
+
+    // A reconcile someone asks for (`flux reconcile`) dry-runs every object again.
+    seen.lock().unwrap().clear();
+    env.kubectl_patch(
+        "kustomize.toolkit.fluxcd.io/v1",
+        "Kustomization",
+        Some("flux-system"),
+        "web",
+        json!({"metadata": {"annotations": {"reconcile.fluxcd.io/requestedAt": "now"}}}),
+    )
+    .await;
+    common::wait_for("the request handled", Duration::from_secs(10), || async {
+        let status = env.kustomization("web").await.status.unwrap_or_default();
+        (status.last_handled_reconcile_at.as_deref() == Some("now")).then_some(())
+    })
+    .await;
+    assert_eq!(dry_runs(&seen).len(), 2, "both objects dry-run");
     env.stop().await;
 }

@@ -395,8 +395,16 @@ impl<'a> Run<'a> {
             .await
             .map_err(|e| with_rev(Failure::new(reason::RECONCILIATION_FAILED, e)))?;
         let mark = self.ctx.drift.mark(&self.object_ref());
+        // Objects whose manifest is as last applied and which the watcher still sees as that
+        // apply left them skip their dry-run, for at most one interval; a reconcile someone
+        // asked for re-applies everything, as Flux's does.
+        let trust_settled_for = if drift_enabled && !self.requested() {
+            interval
+        } else {
+            Duration::ZERO
+        };
         let changes = self
-            .apply(&manager, objects)
+            .apply(&manager, objects, trust_settled_for)
             .await
             .map_err(|m| with_rev(Failure::new(reason::RECONCILIATION_FAILED, m)))?;
         let applied: Vec<(ObjMetadata, String)> = changes
@@ -675,6 +683,7 @@ impl<'a> Run<'a> {
         &mut self,
         manager: &ResourceManager,
         objects: Vec<Value>,
+        trust_settled_for: Duration,
     ) -> Result<ChangeSet, String> {
         let mut pending: BTreeSet<(ObjMetadata, String)> =
             self.inventory_objects().into_iter().collect();
@@ -692,12 +701,25 @@ impl<'a> Run<'a> {
         }
         let opts = ApplyOptions {
             force: self.ks.spec.forces(),
+            trust_settled_for,
             ..ApplyOptions::default()
         };
         manager
             .apply_all_staged(objects, &opts)
             .await
             .map_err(|e| e.to_string())
+    }
+
+    /// Whether `reconcile.fluxcd.io/requestedAt` asks for a reconcile not handled yet.
+    fn requested(&self) -> bool {
+        let asked = self.ks.annotations().get(keys::REQUESTED_AT_ANNOTATION);
+        asked.is_some()
+            && asked
+                != self
+                    .ks
+                    .status
+                    .as_ref()
+                    .and_then(|s| s.last_handled_reconcile_at.as_ref())
     }
 
     fn inventory_objects(&self) -> Vec<(ObjMetadata, String)> {
