@@ -36,6 +36,14 @@ pub enum ArtifactError {
     Extract { digest: String, reason: String },
 }
 
+/// The hex part of a `sha256:<hex>` digest, the name of its cache directory.
+fn hex_of(digest: &str) -> Result<&str, ArtifactError> {
+    digest
+        .strip_prefix("sha256:")
+        .filter(|h| h.len() == 64 && h.bytes().all(|b| b.is_ascii_hexdigit()))
+        .ok_or_else(|| ArtifactError::UnsupportedDigest(digest.to_owned()))
+}
+
 /// Downloads and caches artifacts.
 #[derive(Clone)]
 pub struct ArtifactFetcher {
@@ -66,12 +74,15 @@ impl ArtifactFetcher {
         }
     }
 
+    /// The directory holding the extracted artifact, if it is cached already.
+    pub fn cached(&self, digest: &str) -> Option<PathBuf> {
+        let dir = self.cache_dir.join(hex_of(digest).ok()?);
+        dir.is_dir().then_some(dir)
+    }
+
     /// The directory holding the extracted artifact, downloading it if it is not cached.
     pub async fn fetch(&self, url: &str, digest: &str) -> Result<PathBuf, ArtifactError> {
-        let hex = digest
-            .strip_prefix("sha256:")
-            .filter(|h| h.len() == 64 && h.bytes().all(|b| b.is_ascii_hexdigit()))
-            .ok_or_else(|| ArtifactError::UnsupportedDigest(digest.to_owned()))?;
+        let hex = hex_of(digest)?;
         let dir = self.cache_dir.join(hex);
         if dir.is_dir() {
             return Ok(dir);

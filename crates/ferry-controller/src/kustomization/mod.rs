@@ -5,6 +5,7 @@
 //! object; and the interval.
 
 pub mod build;
+mod changed_first;
 pub mod decryption;
 mod deps;
 pub mod policy;
@@ -181,11 +182,12 @@ pub async fn run(
     )
     .default_backoff()
     .applied_objects()
-    .predicate_filter(artifact_changed, PredicateConfig::default());
-    let for_sources = reader.clone();
+    .predicate_filter(artifact_changed, PredicateConfig::default())
+    .filter_map(|repo| async move { repo.ok() });
+    let new_revisions = changed_first::ordered(sources, reader.clone(), ctx.artifacts.clone());
     let concurrency = u16::try_from(ctx.config.concurrency).unwrap_or(u16::MAX);
     Controller::for_stream(main, reader)
-        .watches_stream(sources, move |repo| users_of_source(&for_sources, &repo))
+        .reconcile_on(new_revisions)
         .reconcile_on(dependents_due)
         .reconcile_on(drifted)
         .with_config(controller::Config::default().concurrency(concurrency))
