@@ -48,6 +48,12 @@ const FLUX_MIB: f64 = 223.0;
 /// How many one-app commits are timed.
 const ONE_APP_COMMITS: usize = 10;
 
+/// Tells on stderr which phase starts, so that a profiler can be attached to one of them.
+#[allow(clippy::print_stderr)]
+fn phase(name: &str) {
+    eprintln!("gitops_loop: {name}");
+}
+
 fn git(dir: &Path, args: &[&str]) -> String {
     let out = Command::new("git")
         .args(args)
@@ -587,6 +593,7 @@ async fn bench(count: usize) {
     let all_ready = started.elapsed();
 
     // A commit that changes every app (their shared base): commit -> applied, per Kustomization.
+    phase("a commit changing every app");
     std::fs::write(
         repo.join("base/cm.yaml"),
         APP_FILES[1].1.replace("{message}", "v2"),
@@ -614,6 +621,7 @@ async fn bench(count: usize) {
 
     // Commits that change one app each: commit -> that app applied. Every Kustomization of the
     // source still reconciles the new revision (as Flux's do); the next commit waits for all.
+    phase("commits changing one app each");
     let mut one_app_latency = Vec::new();
     let mut one_app_all = Vec::new();
     for (round, i) in (0..count)
@@ -636,6 +644,7 @@ async fn bench(count: usize) {
     one_app_latency.sort();
     one_app_all.sort();
 
+    phase("edits");
     // edit -> corrected, on 50 Deployments edited as kubectl would.
     let mut edit_latency = Vec::new();
     let params = PatchParams {
