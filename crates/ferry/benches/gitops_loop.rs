@@ -18,7 +18,8 @@
 //!
 //! `cargo bench -p ferry --bench gitops_loop [-- COUNT]` (default 1000). `FERRY_BENCH_CONCURRENT`
 //! sets the controller's `--concurrent` (default 50); `FERRY_BENCH_NO_PEER=1` skips kubectl
-//! (for quick runs while tuning; the ratio is then not printed).
+//! (for quick runs while tuning; the ratio is then not printed); `FERRY_BENCH_CONTROLLER_LOG=1`
+//! passes the controller's log (`FERRY_LOG`) through to stderr.
 
 // A benchmark program: it unwraps what must work and prints its report.
 #![allow(clippy::unwrap_used, clippy::print_stdout)]
@@ -556,7 +557,13 @@ async fn bench(count: usize) {
         .arg("--artifact-cache")
         .arg(dir.path().join("cache"))
         .stdout(Stdio::null())
-        .stderr(Stdio::null())
+        .stderr(
+            if std::env::var_os("FERRY_BENCH_CONTROLLER_LOG").is_some() {
+                Stdio::inherit()
+            } else {
+                Stdio::null()
+            },
+        )
         .spawn()
         .expect("ferry controller");
     let pid = controller.id();

@@ -39,6 +39,7 @@ pub fn ordered(
             let artifacts = artifacts.clone();
             let last = last.clone();
             async move {
+                let started = std::time::Instant::now();
                 let users = super::users_of_source(&store, &repo);
                 let changed = changed_since_last(&repo, &artifacts, &last).await;
                 let (first, rest) = match changed {
@@ -50,6 +51,7 @@ pub fn ordered(
                         source = %repo.name_any(),
                         first = first.len(),
                         rest = rest.len(),
+                        took = ?started.elapsed(),
                         "reconciling the Kustomizations with changed paths first"
                     );
                 }
