@@ -8,14 +8,22 @@ use kube::{
 use serde::{Serialize, de::DeserializeOwned};
 use serde_json::{Map, Value};
 
-/// The merge patch turning `old` status into `new`.
+/// The merge patch turning `old` status into `new`: the top-level fields that changed (an
+/// unchanged inventory of a thousand objects is not sent again).
 pub fn merge_patch(old: &Value, new: &Value) -> Value {
-    let mut status = new.as_object().cloned().unwrap_or_default();
-    if let Some(old) = old.as_object() {
-        for key in old.keys() {
-            if !status.contains_key(key) {
-                status.insert(key.clone(), Value::Null);
-            }
+    let empty = Map::new();
+    let old = old.as_object().unwrap_or(&empty);
+    let mut status: Map<String, Value> = new
+        .as_object()
+        .unwrap_or(&empty)
+        .iter()
+        .filter(|(key, value)| old.get(*key) != Some(*value))
+        .map(|(key, value)| (key.clone(), value.clone()))
+        .collect();
+    let new = new.as_object().unwrap_or(&empty);
+    for (key, value) in old {
+        if !new.contains_key(key) && !value.is_null() {
+            status.insert(key.clone(), Value::Null);
         }
     }
     let mut patch = Map::new();
@@ -55,8 +63,8 @@ mod tests {
 
     #[test]
     fn clears_fields_that_went_away() {
-        let old = json!({"lastAppliedRevision": "a", "inventory": {"entries": []}});
-        let new = json!({"lastAppliedRevision": "b"});
+        let old = json!({"lastAppliedRevision": "a", "inventory": {"entries": []}, "observedGeneration": 2});
+        let new = json!({"lastAppliedRevision": "b", "observedGeneration": 2});
         assert_eq!(
             merge_patch(&old, &new),
             json!({"status": {"lastAppliedRevision": "b", "inventory": null}})
