@@ -13,7 +13,7 @@ mod reconcile;
 mod source;
 
 use std::{
-    collections::{HashMap, hash_map::DefaultHasher},
+    collections::{HashMap, HashSet, hash_map::DefaultHasher},
     future::Future,
     hash::{Hash, Hasher},
     sync::Arc,
@@ -88,45 +88,46 @@ fn users_of_source(
         .collect()
 }
 
-fn dependents_of(
-    store: &Store<Kustomization>,
-    dep: &Kustomization,
-) -> Vec<ObjectRef<Kustomization>> {
-    let namespace = dep.metadata.namespace.as_deref().unwrap_or_default();
-    let name = dep.metadata.name.as_deref().unwrap_or_default();
-    // Called on every readiness change of every Kustomization, so it compares in place
-    // rather than building each candidate's dependency list.
-    store
-        .state()
+/// The `(namespace, name)` of each Kustomization `ks` depends on (an empty namespace is its own).
+fn dependencies(ks: &Kustomization) -> Vec<(String, String)> {
+    let own = ks.metadata.namespace.as_deref().unwrap_or_default();
+    ks.spec
+        .depends_on
         .iter()
-        .filter(|ks| {
-            let own = ks.metadata.namespace.as_deref().unwrap_or_default();
-            ks.spec.depends_on.iter().flatten().any(|d| {
-                let ns = d
-                    .namespace
-                    .as_deref()
-                    .filter(|n| !n.is_empty())
-                    .unwrap_or(own);
-                d.name == name && ns == namespace
-            })
+        .flatten()
+        .map(|d| {
+            let ns = d
+                .namespace
+                .as_deref()
+                .filter(|n| !n.is_empty())
+                .unwrap_or(own);
+            (ns.to_owned(), d.name.clone())
         })
-        .map(|ks| ObjectRef::from_obj(ks.as_ref()))
         .collect()
 }
 
 /// Queues the dependents of a Kustomization whose readiness or applied revision changed (or
-/// that was seen for the first time), as a predicate-filtered watch of it would.
+/// that was seen for the first time), as a predicate-filtered watch of it would. Dependents
+/// are found through an index kept from the same events: a fleet-wide commit changes the
+/// readiness of every Kustomization twice, and scanning all of them for each change was
+/// quadratic.
 struct ReadinessTracker {
-    store: Store<Kustomization>,
     last: HashMap<ObjectRef<Kustomization>, u64>,
+    /// What each Kustomization depends on, and the reverse.
+    depends_on: HashMap<ObjectRef<Kustomization>, Vec<(String, String)>>,
+    dependents: HashMap<(String, String), HashSet<ObjectRef<Kustomization>>>,
+    /// The Kustomizations listed so far while the watch (re)lists; the others are gone.
+    relisted: Option<HashSet<ObjectRef<Kustomization>>>,
     due: UnboundedSender<ObjectRef<Kustomization>>,
 }
 
 impl ReadinessTracker {
-    fn new(store: Store<Kustomization>, due: UnboundedSender<ObjectRef<Kustomization>>) -> Self {
+    fn new(due: UnboundedSender<ObjectRef<Kustomization>>) -> Self {
         Self {
-            store,
             last: HashMap::new(),
+            depends_on: HashMap::new(),
+            dependents: HashMap::new(),
+            relisted: None,
             due,
         }
     }
@@ -134,22 +135,75 @@ impl ReadinessTracker {
     fn observe(&mut self, event: &watcher::Event<Kustomization>) {
         match event {
             watcher::Event::Apply(ks) | watcher::Event::InitApply(ks) => {
+                let key = ObjectRef::from_obj(ks);
+                if let Some(relisted) = &mut self.relisted {
+                    relisted.insert(key.clone());
+                }
+                self.index(&key, dependencies(ks));
                 let Some(hash) = readiness_changed(ks) else {
                     return;
                 };
-                if self.last.insert(ObjectRef::from_obj(ks), hash) == Some(hash) {
+                if self.last.insert(key, hash) == Some(hash) {
                     return;
                 }
-                for dependent in dependents_of(&self.store, ks) {
+                let id = (
+                    ks.metadata.namespace.clone().unwrap_or_default(),
+                    ks.metadata.name.clone().unwrap_or_default(),
+                );
+                for dependent in self.dependents.get(&id).into_iter().flatten() {
                     // The receiver lives as long as the controller that reads it.
-                    let _ = self.due.unbounded_send(dependent);
+                    let _ = self.due.unbounded_send(dependent.clone());
                 }
             }
-            watcher::Event::Delete(ks) => {
-                self.last.remove(&ObjectRef::from_obj(ks));
+            watcher::Event::Delete(ks) => self.forget(&ObjectRef::from_obj(ks)),
+            watcher::Event::Init => self.relisted = Some(HashSet::new()),
+            watcher::Event::InitDone => {
+                let relisted = self.relisted.take().unwrap_or_default();
+                let gone: Vec<ObjectRef<Kustomization>> = self
+                    .depends_on
+                    .keys()
+                    .chain(self.last.keys())
+                    .filter(|k| !relisted.contains(*k))
+                    .cloned()
+                    .collect();
+                for key in gone {
+                    self.forget(&key);
+                }
             }
-            watcher::Event::Init | watcher::Event::InitDone => {}
         }
+    }
+
+    /// Records `key`'s dependencies, replacing what it had.
+    fn index(&mut self, key: &ObjectRef<Kustomization>, dependencies: Vec<(String, String)>) {
+        if self.depends_on.get(key) == Some(&dependencies) {
+            return;
+        }
+        self.unindex(key);
+        for dependency in &dependencies {
+            self.dependents
+                .entry(dependency.clone())
+                .or_default()
+                .insert(key.clone());
+        }
+        if !dependencies.is_empty() {
+            self.depends_on.insert(key.clone(), dependencies);
+        }
+    }
+
+    fn unindex(&mut self, key: &ObjectRef<Kustomization>) {
+        for dependency in self.depends_on.remove(key).unwrap_or_default() {
+            if let Some(set) = self.dependents.get_mut(&dependency) {
+                set.remove(key);
+                if set.is_empty() {
+                    self.dependents.remove(&dependency);
+                }
+            }
+        }
+    }
+
+    fn forget(&mut self, key: &ObjectRef<Kustomization>) {
+        self.last.remove(key);
+        self.unindex(key);
     }
 }
 
@@ -164,7 +218,7 @@ pub async fn run(
     // One watch of the Kustomizations serves both the controller's own triggers and their
     // dependents' (a second watch would have every status write sent and decoded twice).
     let (dependents, dependents_due) = futures::channel::mpsc::unbounded();
-    let mut readiness = ReadinessTracker::new(reader.clone(), dependents);
+    let mut readiness = ReadinessTracker::new(dependents);
     let main = reflector::reflector(
         writer,
         watcher(
@@ -199,4 +253,80 @@ pub async fn run(
             }
         })
         .await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ks(name: &str, depends_on: &[&str], ready: &str) -> Kustomization {
+        serde_json::from_value(serde_json::json!({
+            "apiVersion": "kustomize.toolkit.fluxcd.io/v1",
+            "kind": "Kustomization",
+            "metadata": {"name": name, "namespace": "apps"},
+            "spec": {
+                "interval": "1m",
+                "prune": true,
+                "sourceRef": {"kind": "GitRepository", "name": "repo"},
+                "dependsOn": depends_on.iter().map(|d| serde_json::json!({"name": d})).collect::<Vec<_>>(),
+            },
+            "status": {"conditions": [{"type": "Ready", "status": ready, "reason": "x",
+                "message": "", "lastTransitionTime": "2026-01-01T00:00:00Z"}]},
+        }))
+        .unwrap()
+    }
+
+    fn queued(
+        rx: &mut futures::channel::mpsc::UnboundedReceiver<ObjectRef<Kustomization>>,
+    ) -> Vec<String> {
+        let mut names = Vec::new();
+        while let Ok(r) = rx.try_recv() {
+            names.push(r.name);
+        }
+        names.sort();
+        names
+    }
+
+    #[test]
+    fn readiness_changes_queue_the_current_dependents_only() {
+        let (tx, mut rx) = futures::channel::mpsc::unbounded();
+        let mut tracker = ReadinessTracker::new(tx);
+        tracker.observe(&watcher::Event::Init);
+        tracker.observe(&watcher::Event::InitApply(ks("web", &["db"], "True")));
+        tracker.observe(&watcher::Event::InitApply(ks(
+            "api",
+            &["db", "cache"],
+            "True",
+        )));
+        tracker.observe(&watcher::Event::InitApply(ks("db", &[], "False")));
+        tracker.observe(&watcher::Event::InitDone);
+        assert_eq!(
+            queued(&mut rx),
+            ["api", "web"],
+            "db seen for the first time"
+        );
+
+        tracker.observe(&watcher::Event::Apply(ks("db", &[], "True")));
+        assert_eq!(queued(&mut rx), ["api", "web"]);
+        tracker.observe(&watcher::Event::Apply(ks("db", &[], "True")));
+        assert_eq!(
+            queued(&mut rx),
+            Vec::<String>::new(),
+            "no change, nothing queued"
+        );
+
+        // web no longer depends on db; api is deleted; a relist drops what was not listed.
+        tracker.observe(&watcher::Event::Apply(ks("web", &[], "True")));
+        tracker.observe(&watcher::Event::Delete(ks("api", &["db", "cache"], "True")));
+        tracker.observe(&watcher::Event::Apply(ks("db", &[], "False")));
+        assert_eq!(queued(&mut rx), Vec::<String>::new());
+        tracker.observe(&watcher::Event::Apply(ks("cache", &[], "True")));
+        assert_eq!(queued(&mut rx), Vec::<String>::new());
+
+        tracker.observe(&watcher::Event::Apply(ks("web", &["cache"], "True")));
+        tracker.observe(&watcher::Event::Init);
+        tracker.observe(&watcher::Event::InitApply(ks("cache", &[], "True")));
+        tracker.observe(&watcher::Event::InitDone);
+        assert!(tracker.dependents.is_empty(), "web was not relisted");
+    }
 }
