@@ -4,7 +4,8 @@
 //! Kustomizations of one revision download and unpack it once.
 
 use std::{
-    collections::HashMap,
+    collections::{BTreeMap, HashMap, VecDeque},
+    hash::{Hash, Hasher},
     io::Read,
     path::{Component, Path, PathBuf},
     sync::Arc,
@@ -44,6 +45,16 @@ fn hex_of(digest: &str) -> Result<&str, ArtifactError> {
         .ok_or_else(|| ArtifactError::UnsupportedDigest(digest.to_owned()))
 }
 
+/// The files of an extracted artifact (relative paths) and a hash of each one's content.
+pub type Contents = BTreeMap<PathBuf, u64>;
+
+/// How many artifacts' [`Contents`] are kept: enough for the previous revision of a few
+/// sources changing at once.
+const CONTENTS_KEPT: usize = 8;
+
+/// An artifact's digest and contents.
+type KeptContents = (String, Arc<Contents>);
+
 /// Downloads and caches artifacts.
 #[derive(Clone)]
 pub struct ArtifactFetcher {
@@ -53,6 +64,8 @@ pub struct ArtifactFetcher {
     /// it while the others wait for it (a thousand Kustomizations on one source would
     /// otherwise download it a thousand times); different digests proceed in parallel.
     gates: Arc<std::sync::Mutex<HashMap<String, Arc<Mutex<()>>>>>,
+    /// What the latest artifacts extracted by this process hold, newest last, by digest.
+    contents: Arc<std::sync::Mutex<VecDeque<KeptContents>>>,
 }
 
 impl ArtifactFetcher {
@@ -71,7 +84,24 @@ impl ArtifactFetcher {
             http,
             cache_dir: cache_dir.into(),
             gates: Arc::default(),
+            contents: Arc::default(),
         }
+    }
+
+    /// What an artifact this process extracted recently holds, if it is still remembered.
+    pub fn contents(&self, digest: &str) -> Option<Arc<Contents>> {
+        let kept = self.contents.lock().unwrap_or_else(|p| p.into_inner());
+        kept.iter()
+            .find(|(d, _)| d == digest)
+            .map(|(_, contents)| Arc::clone(contents))
+    }
+
+    fn remember_contents(&self, digest: &str, contents: Contents) {
+        let mut kept = self.contents.lock().unwrap_or_else(|p| p.into_inner());
+        if kept.len() == CONTENTS_KEPT {
+            kept.pop_front();
+        }
+        kept.push_back((digest.to_owned(), Arc::new(contents)));
     }
 
     /// The directory holding the extracted artifact, if it is cached already.
@@ -107,7 +137,7 @@ impl ArtifactFetcher {
             .join(format!(".{hex}.{}", std::process::id()));
         let digest_owned = digest.to_owned();
         let staging_clone = staging.clone();
-        tokio::task::spawn_blocking(move || extract(&bytes, &staging_clone))
+        let contents = tokio::task::spawn_blocking(move || extract(&bytes, &staging_clone))
             .await
             .map_err(|e| ArtifactError::Extract {
                 digest: digest_owned.clone(),
@@ -127,6 +157,7 @@ impl ArtifactFetcher {
                 reason: err.to_string(),
             });
         }
+        self.remember_contents(digest, contents);
         Ok(dir)
     }
 
@@ -185,7 +216,9 @@ fn redact(url: &str) -> String {
 
 /// Extracts a tar.gz into `dest`, refusing entries that would land outside it, links, and
 /// archives that expand beyond the size limit.
-fn extract(bytes: &[u8], dest: &Path) -> Result<(), String> {
+/// Extracts a gzipped tarball into `dest`; returns what it holds.
+fn extract(bytes: &[u8], dest: &Path) -> Result<Contents, String> {
+    let mut contents = Contents::new();
     std::fs::create_dir_all(dest).map_err(|e| e.to_string())?;
     let mut archive = tar::Archive::new(flate2::read::GzDecoder::new(bytes));
     let mut total: u64 = 0;
@@ -215,11 +248,21 @@ fn extract(bytes: &[u8], dest: &Path) -> Result<(), String> {
             }
             let mut content = Vec::new();
             entry.read_to_end(&mut content).map_err(|e| e.to_string())?;
+            let mut hasher = std::collections::hash_map::DefaultHasher::new();
+            content.hash(&mut hasher);
+            contents.insert(normal(&path), hasher.finish());
             std::fs::write(&target, content).map_err(|e| e.to_string())?;
         }
         // Symlinks and other entry kinds are skipped: a symlink could point outside the root.
     }
-    Ok(())
+    Ok(contents)
+}
+
+/// `path` without `.` components, as a walk of the extracted tree would name it.
+fn normal(path: &Path) -> PathBuf {
+    path.components()
+        .filter(|c| matches!(c, Component::Normal(_)))
+        .collect()
 }
 
 #[cfg(test)]
@@ -245,7 +288,11 @@ mod tests {
     fn extracts_regular_files() {
         let dir = tempfile::tempdir().unwrap();
         let bytes = tarball(&[("apps/a.yaml", b"kind: A"), ("b.yaml", b"kind: B")]);
-        extract(&bytes, dir.path()).unwrap();
+        let contents = extract(&bytes, dir.path()).unwrap();
+        assert_eq!(
+            contents.keys().collect::<Vec<_>>(),
+            [Path::new("apps/a.yaml"), Path::new("b.yaml")]
+        );
         assert_eq!(
             std::fs::read_to_string(dir.path().join("apps/a.yaml")).unwrap(),
             "kind: A"

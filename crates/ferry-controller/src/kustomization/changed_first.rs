@@ -20,11 +20,15 @@ use kube::{
     runtime::reflector::{ObjectRef, Store},
 };
 
-use crate::artifact::ArtifactFetcher;
+use crate::artifact::{ArtifactFetcher, Contents};
 
 /// How long the second batch waits after the first has been handed to the controller, so that
 /// the controller starts the first batch before it sees the second.
 const SECOND_BATCH_DELAY: Duration = Duration::from_millis(5);
+
+/// How long the changed paths are waited for (the new artifact's fetch and the comparison)
+/// before every Kustomization of the source is queued in no particular order.
+const CHANGED_PATHS_WAIT: Duration = Duration::from_secs(2);
 
 /// The Kustomizations to reconcile for each new artifact of a source, changed paths first.
 pub fn ordered(
@@ -33,40 +37,50 @@ pub fn ordered(
     artifacts: ArtifactFetcher,
 ) -> impl Stream<Item = ObjectRef<Kustomization>> + Send + 'static {
     let last = Arc::new(std::sync::Mutex::new(HashMap::<String, String>::new()));
-    sources
-        .then(move |repo| {
-            let store = store.clone();
-            let artifacts = artifacts.clone();
-            let last = last.clone();
-            async move {
-                let started = std::time::Instant::now();
-                let users = super::users_of_source(&store, &repo);
-                let changed = changed_since_last(&repo, &artifacts, &last).await;
-                let (first, rest) = match changed {
-                    Some(changed) => split(&store, users, &changed),
-                    None => (Vec::new(), users),
-                };
-                if !first.is_empty() {
-                    tracing::debug!(
-                        source = %repo.name_any(),
-                        first = first.len(),
-                        rest = rest.len(),
-                        took = ?started.elapsed(),
-                        "reconciling the Kustomizations with changed paths first"
-                    );
-                }
-                stream::iter(first).chain(
-                    stream::once(async move {
-                        if !rest.is_empty() {
-                            tokio::time::sleep(SECOND_BATCH_DELAY).await;
-                        }
-                        stream::iter(rest)
-                    })
-                    .flatten(),
-                )
+    // Sources are handled side by side: one whose artifact is slow to fetch holds back no other.
+    sources.flat_map_unordered(None, move |repo| {
+        let store = store.clone();
+        let artifacts = artifacts.clone();
+        let last = last.clone();
+        stream::once(async move {
+            let started = std::time::Instant::now();
+            let users = super::users_of_source(&store, &repo);
+            // A task of its own, so that giving up on it does not cancel a fetch half-way
+            // (the reconciles need the artifact anyway).
+            let source = repo.clone();
+            let changed =
+                tokio::spawn(async move { changed_since_last(&source, &artifacts, &last).await });
+            let changed = tokio::time::timeout(CHANGED_PATHS_WAIT, changed)
+                .await
+                .ok()
+                .and_then(Result::ok)
+                .flatten();
+            let (first, rest) = match changed {
+                Some(changed) => split(&store, users, &changed),
+                None => (Vec::new(), users),
+            };
+            if !first.is_empty() {
+                tracing::debug!(
+                    source = %repo.name_any(),
+                    first = first.len(),
+                    rest = rest.len(),
+                    took = ?started.elapsed(),
+                    "reconciling the Kustomizations with changed paths first"
+                );
             }
+            stream::iter(first).chain(
+                stream::once(async move {
+                    if !rest.is_empty() {
+                        tokio::time::sleep(SECOND_BATCH_DELAY).await;
+                    }
+                    stream::iter(rest)
+                })
+                .flatten(),
+            )
         })
         .flatten()
+        .boxed()
+    })
 }
 
 /// The files that differ between the source's previous artifact (as this stream last saw it)
@@ -88,19 +102,44 @@ async fn changed_since_last(
         .expect("the lock is never poisoned")
         .insert(key, artifact.digest.clone());
     let previous = previous.filter(|p| *p != artifact.digest)?;
-    // The reconciles need the new tree anyway (fetches are shared); the previous one is
-    // cached unless the controller restarted since, when a download is worth skipping.
-    let old = artifacts.cached(&previous)?;
+    // The previous tree is compared only if this process still has it (it was not restarted
+    // since): downloading an old revision just to order the new one is not worth it.
+    let remembered = artifacts.contents(&previous);
+    let old = artifacts.cached(&previous);
+    if remembered.is_none() && old.is_none() {
+        return None;
+    }
+    // The reconciles need the new tree anyway (fetches are shared).
     let new = artifacts
         .fetch(&artifact.url, &artifact.digest)
         .await
         .inspect_err(|e| tracing::debug!(error = %e, "cannot order by changed paths"))
         .ok()?;
+    if let (Some(before), Some(after)) = (remembered, artifacts.contents(&artifact.digest)) {
+        return Some(changed_contents(&before, &after));
+    }
+    let old = old?;
     tokio::task::spawn_blocking(move || changed_files(&old, &new))
         .await
         .ok()?
         .inspect_err(|e| tracing::debug!(error = %e, "cannot compare artifacts"))
         .ok()
+}
+
+/// The files added, removed or changed between two artifacts' contents.
+fn changed_contents(before: &Contents, after: &Contents) -> BTreeSet<PathBuf> {
+    let mut changed: BTreeSet<PathBuf> = before
+        .iter()
+        .filter(|(path, hash)| after.get(*path) != Some(*hash))
+        .map(|(path, _)| path.clone())
+        .collect();
+    changed.extend(
+        after
+            .keys()
+            .filter(|path| !before.contains_key(*path))
+            .cloned(),
+    );
+    changed
 }
 
 /// Splits the Kustomizations into those whose path holds a changed file and the rest.
@@ -188,6 +227,19 @@ mod tests {
         );
         assert!(!touches("./apps/app-0003", &changed));
         assert!(!touches("./", &BTreeSet::new()));
+    }
+
+    #[test]
+    fn compares_remembered_contents() {
+        let contents = |files: &[(&str, u64)]| -> Contents {
+            files.iter().map(|(p, h)| (PathBuf::from(p), *h)).collect()
+        };
+        let before = contents(&[("a/same.yaml", 1), ("a/edit.yaml", 2), ("gone.yaml", 3)]);
+        let after = contents(&[("a/same.yaml", 1), ("a/edit.yaml", 4), ("b/new.yaml", 5)]);
+        assert_eq!(
+            changed_contents(&before, &after),
+            set(&["a/edit.yaml", "b/new.yaml", "gone.yaml"])
+        );
     }
 
     #[test]
