@@ -236,12 +236,12 @@ impl ResourceManager {
         if exists && policy == SsaPolicy::IfNotPresent {
             return Ok(entry(Action::Skipped, None));
         }
-        let manifest = drift::manifest_hash(&obj);
-        if let Known::Watched(watched) = &known
-            && self
-                .cache
-                .as_ref()
-                .and_then(|c| c.settled(&target.meta))
+        // Only a manager with a cache remembers applies, so only it needs the hash.
+        let manifest = self.cache.as_ref().map(|_| drift::manifest_hash(&obj));
+        if let (Known::Watched(watched), Some(cache), Some(manifest)) =
+            (&known, &self.cache, manifest)
+            && cache
+                .settled(&target.meta)
                 .is_some_and(|s| s.still_holds(manifest, watched, opts.trust_settled_for))
         {
             return Ok(entry(Action::Unchanged, Some(&watched.resource_version)));
@@ -321,8 +321,8 @@ impl ResourceManager {
     }
 
     /// Records in the cache what applying `manifest` left: `result`, as the API returned it.
-    fn remember(&self, target: &Target, manifest: u64, result: &Value) {
-        if let Some(cache) = &self.cache {
+    fn remember(&self, target: &Target, manifest: Option<u64>, result: &Value) {
+        if let (Some(cache), Some(manifest)) = (&self.cache, manifest) {
             let settled = Settled {
                 manifest,
                 fingerprint: drift::fingerprint(result),

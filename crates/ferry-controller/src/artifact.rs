@@ -215,8 +215,7 @@ fn redact(url: &str) -> String {
 }
 
 /// Extracts a tar.gz into `dest`, refusing entries that would land outside it, links, and
-/// archives that expand beyond the size limit.
-/// Extracts a gzipped tarball into `dest`; returns what it holds.
+/// archives that expand beyond the size limit; returns what it holds.
 fn extract(bytes: &[u8], dest: &Path) -> Result<Contents, String> {
     let mut contents = Contents::new();
     std::fs::create_dir_all(dest).map_err(|e| e.to_string())?;
@@ -248,9 +247,7 @@ fn extract(bytes: &[u8], dest: &Path) -> Result<Contents, String> {
             }
             let mut content = Vec::new();
             entry.read_to_end(&mut content).map_err(|e| e.to_string())?;
-            let mut hasher = std::collections::hash_map::DefaultHasher::new();
-            content.hash(&mut hasher);
-            contents.insert(normal(&path), hasher.finish());
+            contents.insert(normalized(&path), content_hash(&content));
             std::fs::write(&target, content).map_err(|e| e.to_string())?;
         }
         // Symlinks and other entry kinds are skipped: a symlink could point outside the root.
@@ -258,8 +255,15 @@ fn extract(bytes: &[u8], dest: &Path) -> Result<Contents, String> {
     Ok(contents)
 }
 
-/// `path` without `.` components, as a walk of the extracted tree would name it.
-fn normal(path: &Path) -> PathBuf {
+/// The hash of a file's content recorded in [`Contents`].
+pub fn content_hash(content: &[u8]) -> u64 {
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    content.hash(&mut hasher);
+    hasher.finish()
+}
+
+/// A relative path without `.`, `..` or root components, as [`Contents`] names files.
+pub fn normalized(path: &Path) -> PathBuf {
     path.components()
         .filter(|c| matches!(c, Component::Normal(_)))
         .collect()

@@ -107,19 +107,7 @@ impl DriftWatcher {
     pub async fn track(&self, owner: ObjectRef<Kustomization>, objects: &[(ObjMetadata, String)]) {
         let new_kinds: Vec<Gvk> = {
             let mut state = self.state();
-            if let Some(before) = state.tracked.get(&owner) {
-                let kept: HashSet<&ObjKey> = objects.iter().map(|(meta, _)| meta).collect();
-                let left: Vec<ObjKey> = before
-                    .iter()
-                    .map(|(meta, _)| meta)
-                    .filter(|meta| !kept.contains(meta))
-                    .cloned()
-                    .collect();
-                for meta in left {
-                    state.settled.remove(&meta);
-                }
-            }
-            Self::forget(&mut state, &owner);
+            Self::forget(&mut state, &owner, objects);
             for (meta, _) in objects {
                 state.owners.insert(meta.clone(), owner.clone());
             }
@@ -140,21 +128,21 @@ impl DriftWatcher {
 
     /// Stops tracking a Kustomization's objects (suspended, deleted, or opted out).
     pub fn untrack(&self, owner: &ObjectRef<Kustomization>) {
-        let mut state = self.state();
-        if let Some(objects) = state.tracked.get(owner).cloned() {
-            for (meta, _) in objects {
-                state.settled.remove(&meta);
-            }
-        }
-        Self::forget(&mut state, owner);
+        Self::forget(&mut self.state(), owner, &[]);
     }
 
-    fn forget(state: &mut State, owner: &ObjectRef<Kustomization>) {
+    /// Drops what is known of `owner`'s tracking, and what ferry's applies left of its objects
+    /// that are not among `kept` (those it still applies).
+    fn forget(state: &mut State, owner: &ObjectRef<Kustomization>, kept: &[(ObjMetadata, String)]) {
         state.clean.remove(owner);
+        let kept: HashSet<&ObjKey> = kept.iter().map(|(meta, _)| meta).collect();
         if let Some(objects) = state.tracked.remove(owner) {
             for (meta, _) in objects {
                 if state.owners.get(&meta) == Some(owner) {
                     state.owners.remove(&meta);
+                }
+                if !kept.contains(&meta) {
+                    state.settled.remove(&meta);
                 }
             }
         }

@@ -20,7 +20,7 @@ use kube::{
     runtime::reflector::{ObjectRef, Store},
 };
 
-use crate::artifact::{ArtifactFetcher, Contents};
+use crate::artifact::{ArtifactFetcher, Contents, content_hash, normalized};
 
 /// How long the second batch waits after the first has been handed to the controller, so that
 /// the controller starts the first batch before it sees the second.
@@ -157,38 +157,21 @@ fn split(
 
 /// Whether any changed file lies under `path` (a Kustomization's `spec.path`).
 fn touches(path: &str, changed: &BTreeSet<PathBuf>) -> bool {
-    let dir: PathBuf = Path::new(path)
-        .components()
-        .filter(|c| matches!(c, std::path::Component::Normal(_)))
-        .collect();
+    let dir = normalized(Path::new(path));
     changed
         .range(dir.clone()..)
         .next()
         .is_some_and(|first| first.starts_with(&dir))
 }
 
-/// Relative paths of the files added, removed or changed between two extracted trees.
+/// The files added, removed or changed between two extracted trees.
 fn changed_files(old: &Path, new: &Path) -> std::io::Result<BTreeSet<PathBuf>> {
-    let old_files = files(old)?;
-    let new_files = files(new)?;
-    let mut changed: BTreeSet<PathBuf> = old_files
-        .symmetric_difference(&new_files)
-        .cloned()
-        .collect();
-    for file in old_files.intersection(&new_files) {
-        let (a, b) = (old.join(file), new.join(file));
-        if std::fs::metadata(&a)?.len() != std::fs::metadata(&b)?.len()
-            || std::fs::read(&a)? != std::fs::read(&b)?
-        {
-            changed.insert(file.clone());
-        }
-    }
-    Ok(changed)
+    Ok(changed_contents(&tree_contents(old)?, &tree_contents(new)?))
 }
 
-/// Relative paths of the regular files (and symlinks) under `root`.
-fn files(root: &Path) -> std::io::Result<BTreeSet<PathBuf>> {
-    let mut found = BTreeSet::new();
+/// What an extracted tree holds, as [`ArtifactFetcher`] records it when it extracts one itself.
+fn tree_contents(root: &Path) -> std::io::Result<Contents> {
+    let mut contents = Contents::new();
     let mut pending = vec![root.to_path_buf()];
     while let Some(dir) = pending.pop() {
         for entry in std::fs::read_dir(&dir)? {
@@ -197,11 +180,11 @@ fn files(root: &Path) -> std::io::Result<BTreeSet<PathBuf>> {
             if entry.file_type()?.is_dir() {
                 pending.push(path);
             } else if let Ok(relative) = path.strip_prefix(root) {
-                found.insert(relative.to_path_buf());
+                contents.insert(relative.to_path_buf(), content_hash(&std::fs::read(&path)?));
             }
         }
     }
-    Ok(found)
+    Ok(contents)
 }
 
 #[cfg(test)]

@@ -88,24 +88,6 @@ fn users_of_source(
         .collect()
 }
 
-/// The `(namespace, name)` of each Kustomization `ks` depends on (an empty namespace is its own).
-fn dependencies(ks: &Kustomization) -> Vec<(String, String)> {
-    let own = ks.metadata.namespace.as_deref().unwrap_or_default();
-    ks.spec
-        .depends_on
-        .iter()
-        .flatten()
-        .map(|d| {
-            let ns = d
-                .namespace
-                .as_deref()
-                .filter(|n| !n.is_empty())
-                .unwrap_or(own);
-            (ns.to_owned(), d.name.clone())
-        })
-        .collect()
-}
-
 /// Queues the dependents of a Kustomization whose readiness or applied revision changed (or
 /// that was seen for the first time), as a predicate-filtered watch of it would. Dependents
 /// are found through an index kept from the same events: a fleet-wide commit changes the
@@ -139,7 +121,7 @@ impl ReadinessTracker {
                 if let Some(relisted) = &mut self.relisted {
                     relisted.insert(key.clone());
                 }
-                self.index(&key, dependencies(ks));
+                self.index(&key, deps::dependencies(ks));
                 let Some(hash) = readiness_changed(ks) else {
                     return;
                 };
