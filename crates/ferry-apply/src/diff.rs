@@ -176,7 +176,8 @@ impl Differ {
             }
             Err(err) => {
                 let (reason, message) = api_reason(&err);
-                return Err(ApplyError::DryRun {
+                return Err(ApplyError::Rejected {
+                    verb: "dry-run",
                     object: meta.to_string(),
                     reason,
                     message,

@@ -16,18 +16,22 @@ pub enum ApplyError {
         "{object} namespace not specified: set metadata.namespace or the Kustomization's targetNamespace"
     )]
     NamespaceMissing { object: String },
-    #[error("{object} dry-run failed ({reason}): {message}")]
-    DryRun {
+    /// The API server refused the object: `verb` is "dry-run", or "apply" when the object was
+    /// applied without one.
+    #[error("{object} {verb} failed ({reason}): {message}")]
+    Rejected {
         object: String,
+        verb: &'static str,
         reason: String,
         message: String,
     },
     #[error(
-        "{object} dry-run failed ({reason}): {message}; the field cannot be changed in place: set spec.force \
+        "{object} {verb} failed ({reason}): {message}; the field cannot be changed in place: set spec.force \
          on the Kustomization or annotate the object with kustomize.toolkit.fluxcd.io/force: enabled to recreate it"
     )]
     Immutable {
         object: String,
+        verb: &'static str,
         reason: String,
         message: String,
     },

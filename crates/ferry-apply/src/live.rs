@@ -5,7 +5,8 @@
 //!
 //! The cache also remembers what the last apply of each object left ([`Settled`]): applying
 //! the same manifest again to an object the watch still sees as that apply left it would
-//! change nothing, so even the dry-run is skipped.
+//! change nothing, so even the dry-run is skipped. And an object whose manifest changed since
+//! that apply will change, so it is applied without asking a dry-run first.
 
 use std::time::{Duration, Instant};
 

@@ -1,5 +1,6 @@
 //! The ResourceManager: server-side apply of a set of objects in Flux's staged order, with a
-//! dry-run first so that unchanged objects are not written, field ownership taken back from
+//! dry-run first so that unchanged objects are not written (skipped when a watch vouches for
+//! the object: see [`crate::live`]), field ownership taken back from
 //! kubectl, and immutable-field changes recreated on request; delete for prune; and waiting
 //! for objects to become ready.
 
@@ -205,6 +206,9 @@ impl ResourceManager {
     }
 
     /// Applies one object: dry-run, compare with the live object, apply only when it differs.
+    /// With a [`LiveCache`], an object that still holds what the same manifest's last apply
+    /// left is not sent at all, and one whose manifest changed since is applied without the
+    /// dry-run.
     pub async fn apply(
         &self,
         mut obj: Value,
@@ -238,13 +242,38 @@ impl ResourceManager {
         }
         // Only a manager with a cache remembers applies, so only it needs the hash.
         let manifest = self.cache.as_ref().map(|_| drift::manifest_hash(&obj));
-        if let (Known::Watched(watched), Some(cache), Some(manifest)) =
-            (&known, &self.cache, manifest)
-            && cache
-                .settled(&target.meta)
-                .is_some_and(|s| s.still_holds(manifest, watched, opts.trust_settled_for))
+        let (settled, watched) = match (&known, &self.cache) {
+            (Known::Watched(watched), Some(cache)) => (cache.settled(&target.meta), Some(watched)),
+            _ => (None, None),
+        };
+        if let (Some(settled), Some(watched), Some(manifest)) = (&settled, watched, manifest)
+            && settled.still_holds(manifest, watched, opts.trust_settled_for)
         {
             return Ok(entry(Action::Unchanged, Some(&watched.resource_version)));
+        }
+        if let (Some(settled), Some(watched)) = (&settled, watched)
+            && manifest != Some(settled.manifest)
+        {
+            // The manifest changed since ferry last applied it, so the object changes too: a
+            // dry-run would only say so. It is applied straight away (the server writes
+            // nothing if the result is the same, which the unchanged resourceVersion shows).
+            let applied = match self.patch_apply(&target, &obj, false).await {
+                Ok(applied) => applied,
+                Err(err) => {
+                    return self
+                        .rejected(&target, &obj, err, opts, false)
+                        .await
+                        .map(|action| entry(action, None));
+                }
+            };
+            self.remember(&target, manifest, &applied);
+            let version = object::resource_version(&applied);
+            let action = if version == Some(&watched.resource_version) {
+                Action::Unchanged
+            } else {
+                Action::Configured
+            };
+            return Ok(entry(action, version));
         }
 
         let mut cleaned = false;
@@ -254,30 +283,11 @@ impl ResourceManager {
 
         let dry_run = match self.patch_apply(&target, &obj, true).await {
             Ok(result) => result,
-            Err(err)
-                if is_immutable(&err)
-                    && (opts.force
-                        || keys::is_enabled(object::annotation(&obj, keys::FORCE_ANNOTATION))) =>
-            {
-                self.recreate(&target, &obj, opts).await?;
-                return Ok(entry(Action::Created, None));
-            }
             Err(err) => {
-                let (reason, message) = api_reason(&err);
-                let object = target.meta.to_string();
-                return Err(if is_immutable(&err) {
-                    ApplyError::Immutable {
-                        object,
-                        reason,
-                        message,
-                    }
-                } else {
-                    ApplyError::DryRun {
-                        object,
-                        reason,
-                        message,
-                    }
-                });
+                return self
+                    .rejected(&target, &obj, err, opts, true)
+                    .await
+                    .map(|action| entry(action, None));
             }
         };
         let dry_version = object::resource_version(&dry_run);
@@ -318,6 +328,42 @@ impl ResourceManager {
             },
             object::resource_version(&applied),
         ))
+    }
+
+    /// What becomes of an object the API server refused to apply (or dry-run): recreated when
+    /// an immutable field changed and force allows it, else the error naming the object.
+    async fn rejected(
+        &self,
+        target: &Target,
+        obj: &Value,
+        err: kube::Error,
+        opts: &ApplyOptions,
+        dry_run: bool,
+    ) -> Result<Action, ApplyError> {
+        let forced =
+            opts.force || keys::is_enabled(object::annotation(obj, keys::FORCE_ANNOTATION));
+        if is_immutable(&err) && forced {
+            self.recreate(target, obj, opts).await?;
+            return Ok(Action::Created);
+        }
+        let object = target.meta.to_string();
+        let verb = if dry_run { "dry-run" } else { "apply" };
+        let (reason, message) = api_reason(&err);
+        Err(if is_immutable(&err) {
+            ApplyError::Immutable {
+                object,
+                verb,
+                reason,
+                message,
+            }
+        } else {
+            ApplyError::Rejected {
+                object,
+                verb,
+                reason,
+                message,
+            }
+        })
     }
 
     /// Records in the cache what applying `manifest` left: `result`, as the API returned it.

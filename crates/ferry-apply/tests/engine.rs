@@ -11,6 +11,7 @@ use ferry_api::{ObjMetadata, keys};
 use ferry_apply::{
     changeset::Action,
     error::ApplyError,
+    live::{LiveCache, Settled, Watched},
     manager::{ApplyOptions, ResourceManager},
     resources::Resources,
 };
@@ -333,6 +334,120 @@ async fn immutable_changes_fail_clearly_unless_forced_then_recreate() {
         .unwrap();
     assert_ne!(uid(&third), uid(&second));
     assert_eq!(third["spec"]["selector"]["matchLabels"]["app"], "web");
+    server.shutdown().await;
+}
+
+/// A watch's view kept by hand: what the test last read of each object, and what applies left.
+#[derive(Default)]
+struct ReadBack {
+    watched: std::sync::Mutex<std::collections::HashMap<String, Watched>>,
+    settled: std::sync::Mutex<std::collections::HashMap<String, Settled>>,
+}
+
+impl ReadBack {
+    /// Records `live` as the watch's latest view of it.
+    fn saw(&self, object: &ObjMetadata, live: &Value) {
+        let watched = Watched::of(live, MANAGER, true);
+        self.watched
+            .lock()
+            .unwrap()
+            .insert(object.to_string(), watched);
+    }
+}
+
+impl LiveCache for ReadBack {
+    fn lookup(&self, object: &ObjMetadata) -> Option<Watched> {
+        self.watched
+            .lock()
+            .unwrap()
+            .get(&object.to_string())
+            .cloned()
+    }
+    fn settled(&self, object: &ObjMetadata) -> Option<Settled> {
+        self.settled
+            .lock()
+            .unwrap()
+            .get(&object.to_string())
+            .cloned()
+    }
+    fn settle(&self, object: &ObjMetadata, settled: Settled) {
+        self.settled
+            .lock()
+            .unwrap()
+            .insert(object.to_string(), settled);
+    }
+}
+
+/// With a watch's view, a manifest changed since its last apply is applied without a dry-run;
+/// an immutable change made that way fails as clearly, and force still recreates.
+#[tokio::test(flavor = "multi_thread")]
+async fn changed_manifests_of_watched_objects_apply_without_a_dry_run() {
+    let server = TestApiServer::start().await;
+    let client = server.client().await;
+    let cache = std::sync::Arc::new(ReadBack::default());
+    let manager = manager(&client).with_cache(cache.clone());
+    let opts = ApplyOptions {
+        trust_settled_for: std::time::Duration::from_secs(3600),
+        ..ApplyOptions::default()
+    };
+    let meta = ObjMetadata::parse("apps_web_apps_Deployment").unwrap();
+    let web = deployment("apps", "web", 1, json!({}));
+    let read = || async {
+        live(&client, "apps", "v1", "Deployment", "apps", "web")
+            .await
+            .unwrap()
+    };
+    manager.apply(namespace("apps"), &opts).await.unwrap();
+    let created = manager.apply(web.clone(), &opts).await.unwrap();
+    assert_eq!(created.action, Action::Created);
+    let first = read().await;
+    cache.saw(&meta, &first);
+
+    // The same manifest: nothing is sent.
+    let same = manager.apply(web.clone(), &opts).await.unwrap();
+    assert_eq!(same.action, Action::Unchanged);
+    assert_eq!(
+        read().await["metadata"]["resourceVersion"],
+        first["metadata"]["resourceVersion"]
+    );
+
+    // A changed manifest is applied as it comes.
+    let scaled = deployment("apps", "web", 3, json!({}));
+    let entry = manager.apply(scaled.clone(), &opts).await.unwrap();
+    assert_eq!(entry.action, Action::Configured);
+    let second = read().await;
+    assert_eq!(second["spec"]["replicas"], 3);
+    // (A controller may have written the status since.)
+    assert_ne!(
+        entry.resource_version.as_deref(),
+        first["metadata"]["resourceVersion"].as_str()
+    );
+    cache.saw(&meta, &second);
+
+    // An immutable field: refused, and the message says what to do.
+    let mut moved = scaled;
+    moved["spec"]["selector"]["matchLabels"]["app"] = json!("web2");
+    moved["spec"]["template"]["metadata"]["labels"]["app"] = json!("web2");
+    let err = manager.apply(moved.clone(), &opts).await.unwrap_err();
+    assert!(matches!(err, ApplyError::Immutable { .. }), "{err}");
+    let message = err.to_string();
+    assert!(
+        message.starts_with("Deployment/apps/web apply failed"),
+        "{message}"
+    );
+    assert!(message.contains("spec.force"), "{message}");
+    assert_eq!(read().await["metadata"]["uid"], first["metadata"]["uid"]);
+
+    // Force recreates it.
+    let forced = ApplyOptions {
+        force: true,
+        ..opts.clone()
+    };
+    let entry = manager.apply(moved, &forced).await.unwrap();
+    assert_eq!(entry.action, Action::Created);
+    let third = read().await;
+    assert_ne!(third["metadata"]["uid"], first["metadata"]["uid"]);
+    assert_eq!(third["spec"]["selector"]["matchLabels"]["app"], "web2");
     server.shutdown().await;
 }
 

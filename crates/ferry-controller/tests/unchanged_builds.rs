@@ -1,9 +1,9 @@
 //! A new revision that leaves a Kustomization's build unchanged (a commit elsewhere in the
 //! repository) is recorded without a server-side dry-run of every object, when the drift watcher
 //! vouches that nobody touched them since the last full apply; a changed build, and an edit by
-//! someone else, still go through the apply, with a dry-run of only the objects whose manifest
-//! or live state changed; a requested reconcile dry-runs them all. Requests are observed through a recording
-//! proxy in front of the embedded API server.
+//! someone else, still go through the apply: an object whose manifest changed is applied without
+//! a dry-run, one whose live state changed is dry-run first; a requested reconcile dry-runs them
+//! all. Requests are observed through a recording proxy in front of the embedded API server.
 
 #![allow(clippy::unwrap_used)] // helpers outside #[test] functions unwrap too
 
@@ -129,9 +129,10 @@ async fn unchanged_builds_skip_the_dry_run_until_someone_else_changes_an_object(
     );
 
     // A change of the app's own files is applied without reading the objects the watcher has
-    // seen, and only the changed object is dry-run: the Deployment, whose manifest is as last
-    // applied and which the watch still sees as that apply left it, is neither read nor
-    // dry-run, and its health is what the watch saw (Current).
+    // seen, and without any dry-run: the changed ConfigMap, whose manifest differs from the
+    // one last applied, is applied straight away; the Deployment, whose manifest is as last
+    // applied and which the watch still sees as that apply left it, is neither read, dry-run
+    // nor applied, and its health is what the watch saw (Current).
     seen.lock().unwrap().clear();
     env.repo.write(
         "app/cm.yaml",
@@ -144,17 +145,23 @@ async fn unchanged_builds_skip_the_dry_run_until_someone_else_changes_an_object(
         .await
         .unwrap();
     assert_eq!(cm["data"]["key"], "two");
-    let changed = dry_runs(&seen);
-    assert_eq!(changed.len(), 1, "{changed:?}");
-    assert!(changed[0].contains("/configmaps/web-config"), "{changed:?}");
-    let deployment_reads: Vec<String> = seen
-        .lock()
-        .unwrap()
-        .iter()
-        .filter(|l| l.starts_with("GET ") && l.contains("/deployments/web "))
-        .cloned()
+    assert_eq!(dry_runs(&seen), Vec::<String>::new());
+    let requests = |path: &str| -> Vec<String> {
+        seen.lock()
+            .unwrap()
+            .iter()
+            .filter(|l| l.contains(path))
+            .cloned()
+            .collect()
+    };
+    // (The test's own reads of the ConfigMap are GETs.)
+    let cm_writes: Vec<String> = requests("/configmaps/web-config")
+        .into_iter()
+        .filter(|l| !l.starts_with("GET "))
         .collect();
-    assert_eq!(deployment_reads, Vec::<String>::new());
+    assert_eq!(cm_writes.len(), 1, "one apply: {cm_writes:?}");
+    assert!(cm_writes[0].starts_with("PATCH "), "{cm_writes:?}");
+    assert_eq!(requests("/deployments/web"), Vec::<String>::new());
 
     // A reconcile someone asks for (`flux reconcile`) dry-runs every object again.
     seen.lock().unwrap().clear();
