@@ -11,7 +11,7 @@
 //! 3. reads ([`Reader`]): custom resources get their schema's defaults, so defaults a CRD gains
 //!    later show up without a write.
 
-use std::{borrow::Cow, sync::Arc};
+use std::sync::Arc;
 
 use bytes::Bytes;
 use ferry_schema::{
@@ -29,7 +29,7 @@ use crate::{
     patch::PatchType,
     resources::ResourceInfo,
     status::ApiError,
-    store::Stored,
+    store::{Defaulted, Stored},
 };
 
 /// The schema of a resource in the version the request addresses, if ferry-schema knows it.
@@ -271,36 +271,78 @@ impl<'a> Reader<'a> {
 
     /// The object a client sees.
     pub fn value(&self, stored: &Stored) -> Value {
-        self.read(stored).into_owned()
+        match self.read(stored) {
+            Read::Stored => stored.value.clone(),
+            Read::Defaulted(value, _) => value.clone(),
+            Read::Fresh(value) => value,
+        }
     }
 
     /// Its JSON: the stored bytes when nothing changes (built-ins, and custom resources
     /// already carrying their defaults), else re-encoded.
     pub fn json(&self, stored: &Stored) -> Bytes {
         match self.read(stored) {
-            Cow::Borrowed(_) => stored.json.clone(),
-            Cow::Owned(v) => {
-                Bytes::from(serde_json::to_vec(&v).expect("a serde_json::Value always serializes"))
-            }
+            Read::Stored => stored.json.clone(),
+            Read::Defaulted(_, json) => json.clone(),
+            Read::Fresh(value) => Bytes::from(
+                serde_json::to_vec(&value).expect("a serde_json::Value always serializes"),
+            ),
         }
     }
 
-    fn read<'s>(&self, stored: &'s Stored) -> Cow<'s, Value> {
+    fn read<'s>(&self, stored: &'s Stored) -> Read<'s> {
         let converted = self.info.version != self.info.storage_version;
-        if self.schema.is_none() && !converted {
-            return Cow::Borrowed(&stored.value);
-        }
-        let mut value = stored.value.clone();
-        if converted {
+        let Some(ts) = &self.schema else {
+            if !converted {
+                return Read::Stored;
+            }
+            let mut value = stored.value.clone();
             value["apiVersion"] = Value::String(self.info.api_version());
-        }
-        if let Some(ts) = &self.schema {
+            return Read::Fresh(value);
+        };
+        if converted {
+            let mut value = stored.value.clone();
+            value["apiVersion"] = Value::String(self.info.api_version());
             validation::default_custom_resource(&mut value, ts);
+            return Read::Fresh(value);
         }
-        if !converted && value == stored.value {
-            Cow::Borrowed(&stored.value)
+        // Defaulting is worked out once per stored version and schema: watch events, responses
+        // and patches read the same object again and again.
+        let memo = stored
+            .defaulted
+            .get_or_init(|| Self::default_read(stored, ts));
+        let memo = if Arc::ptr_eq(&memo.schema, ts) {
+            memo
         } else {
-            Cow::Owned(value)
+            // The CRD changed since the memo: read with the schema of now, without keeping it.
+            return match Self::default_read(stored, ts).read {
+                None => Read::Stored,
+                Some((value, _)) => Read::Fresh(value),
+            };
+        };
+        match &memo.read {
+            None => Read::Stored,
+            Some((value, json)) => Read::Defaulted(value, json),
         }
     }
+
+    fn default_read(stored: &Stored, ts: &Arc<TypeSchema>) -> Defaulted {
+        let mut value = stored.value.clone();
+        validation::default_custom_resource(&mut value, ts);
+        let read = (value != stored.value).then(|| {
+            let json = serde_json::to_vec(&value).expect("a serde_json::Value always serializes");
+            (value, Bytes::from(json))
+        });
+        Defaulted {
+            schema: Arc::clone(ts),
+            read,
+        }
+    }
+}
+
+/// How a stored object reads: as stored, defaulted (remembered with it), or made for this read.
+enum Read<'s> {
+    Stored,
+    Defaulted(&'s Value, &'s Bytes),
+    Fresh(Value),
 }

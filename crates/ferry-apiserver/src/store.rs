@@ -6,7 +6,7 @@
 use std::{
     collections::{BTreeMap, HashMap, VecDeque},
     path::{Path, PathBuf},
-    sync::{Arc, Mutex, MutexGuard, PoisonError},
+    sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError},
 };
 
 use bytes::Bytes;
@@ -48,6 +48,19 @@ pub struct Stored {
     pub value: Value,
     pub json: Bytes,
     pub rv: u64,
+    /// How a custom resource reads with its schema's defaults, worked out on its first read
+    /// (see [`crate::schema::Reader`]): every watch event, response and patch reads it again.
+    pub defaulted: OnceLock<Defaulted>,
+}
+
+/// A stored object as read with one schema's defaults.
+#[derive(Debug)]
+pub struct Defaulted {
+    /// The schema it was defaulted with; a later schema (a CRD update) reads it anew.
+    pub schema: Arc<ferry_schema::TypeSchema>,
+    /// The defaulted object and its JSON, or `None` when the stored one already holds every
+    /// default (as objects written since the schema took effect do).
+    pub read: Option<(Value, Bytes)>,
 }
 
 impl Stored {
@@ -57,7 +70,12 @@ impl Stored {
         }
         let json =
             Bytes::from(serde_json::to_vec(&value).expect("a serde_json::Value always serializes"));
-        Self { value, json, rv }
+        Self {
+            value,
+            json,
+            rv,
+            defaulted: OnceLock::new(),
+        }
     }
 }
 
@@ -249,6 +267,7 @@ impl Db {
                     json: Bytes::from(data),
                     value,
                     rv: obj_rv,
+                    defaulted: OnceLock::new(),
                 },
             ));
         }

@@ -1711,3 +1711,50 @@ async fn simulation_completes_jobs_binds_claims_assigns_cluster_ips_after_the_de
     })
     .await;
 }
+
+/// A default a CRD gains shows up on objects written before it, without a write, on every read
+/// (an object already read once with the old schema too).
+#[tokio::test]
+async fn defaults_a_crd_gains_show_on_objects_written_before() {
+    let server = TestApiServer::start().await;
+    let client = server.client().await;
+    install_gadgets(&client).await;
+    let v1 = gadgets(&client, "v1");
+    v1.create(
+        &PostParams::default(),
+        &gadget("v1", "early", json!({"min": 1, "max": 2})),
+    )
+    .await
+    .unwrap();
+    let before = v1.get("early").await.unwrap();
+    assert_eq!(before.data["spec"]["mode"], "fast");
+    assert!(before.data["spec"].get("tier").is_none());
+
+    let crds: Api<k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition> =
+        Api::all(client.clone());
+    let mut crd: Value = serde_json::from_str(SCALED_CRD).unwrap();
+    crd["spec"]["versions"][1]["schema"]["openAPIV3Schema"]["properties"]["spec"]["properties"]["tier"] =
+        json!({"type": "string", "default": "gold"});
+    crds.patch(
+        "gadgets.example.com",
+        &PatchParams::default(),
+        &Patch::Merge(json!({"spec": {"versions": crd["spec"]["versions"]}})),
+    )
+    .await
+    .unwrap();
+    wait_for("the new default read", || {
+        let v1 = v1.clone();
+        async move {
+            let g = v1.get("early").await.ok()?;
+            (g.data["spec"]["tier"] == "gold").then_some(())
+        }
+    })
+    .await;
+    let after = v1.get("early").await.unwrap();
+    assert_eq!(
+        after.metadata.resource_version, before.metadata.resource_version,
+        "no write"
+    );
+    let listed = v1.list(&Default::default()).await.unwrap();
+    assert_eq!(listed.items[0].data["spec"]["tier"], "gold");
+}
