@@ -125,6 +125,20 @@ where
     if !matched {
         return Ok(());
     }
+    apply_selected(obj, spec, create, set)
+}
+
+/// [`apply`] without matching the object's apiVersion and kind against the spec's: for callers
+/// that selected the object by another id (its original one, in name references).
+pub fn apply_selected<F>(
+    obj: &mut Map<String, Value>,
+    spec: &FieldSpec,
+    create: CreateKind,
+    set: &mut F,
+) -> Result<(), String>
+where
+    F: FnMut(&mut Value) -> Result<(), String>,
+{
     let create = if spec.create {
         create
     } else {

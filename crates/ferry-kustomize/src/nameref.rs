@@ -11,7 +11,7 @@ use std::collections::HashMap;
 
 use crate::config::NameBackRefs;
 use crate::error::Error;
-use crate::fieldspec::{CreateKind, FieldSpec, apply};
+use crate::fieldspec::{CreateKind, FieldSpec, apply_selected};
 use crate::resid::{Gvk, ResId};
 use crate::resmap::ResMap;
 use crate::resource::Resource;
@@ -244,10 +244,10 @@ pub fn fix(m: &mut ResMap, back_refs: &[NameBackRefs]) -> Result<(), Error> {
     }
     let snaps: Vec<Snapshot> = m.list.iter().map(snapshot).collect();
     let index = Index::new(&snaps);
-    // Every (referrer field, referral kind) pair, with its path split once.
+    // Every (referrer field, referral kind) pair.
     struct Spec<'a> {
         selector: &'a Gvk,
-        field: FieldSpec,
+        field: &'a FieldSpec,
         target: &'a Gvk,
         role_ref_path: bool,
     }
@@ -256,8 +256,7 @@ pub fn fix(m: &mut ResMap, back_refs: &[NameBackRefs]) -> Result<(), Error> {
         .flat_map(|br| {
             br.referrers.iter().map(move |spec| Spec {
                 selector: &spec.gvk,
-                // The selector already picked this referrer by its original id.
-                field: FieldSpec::with_gvk(Gvk::default(), &spec.path, false),
+                field: spec,
                 target: &br.gvk,
                 role_ref_path: spec.path.ends_with("roleRef/name"),
             })
@@ -304,9 +303,11 @@ pub fn fix(m: &mut ResMap, back_refs: &[NameBackRefs]) -> Result<(), Error> {
             };
             let index = &index;
             let snaps = &snaps;
-            apply(
+            // The selector already picked this referrer by its original id, which its
+            // current apiVersion and kind need not match.
+            apply_selected(
                 &mut res.obj,
-                &spec.field,
+                spec.field,
                 CreateKind::None,
                 &mut |node: &mut Value| {
                     set_reference(
