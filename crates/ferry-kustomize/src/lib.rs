@@ -19,6 +19,7 @@
 mod builtins;
 mod config;
 mod crds;
+mod dircache;
 mod error;
 mod fieldspec;
 mod flux;
@@ -45,6 +46,7 @@ use std::cell::RefCell;
 use std::path::Path;
 use std::sync::Arc;
 
+pub use dircache::DirCache;
 pub use error::Error;
 pub use flux::{FluxOverrides, build_flux, generated_kustomization};
 pub use kustfile::{Image, Kustomization, Patch, Selector};
@@ -76,6 +78,9 @@ pub struct BuildOptions {
     pub remote: Option<Arc<dyn RemoteFetcher>>,
     /// Sees every file the build reads (e.g. to decrypt SOPS files in memory).
     pub file_filter: Option<Arc<dyn FileFilter>>,
+    /// Keeps what directories named as resources built to, for later builds of the same
+    /// unchanging files (see [`DirCache`]).
+    pub dir_cache: Option<Arc<DirCache>>,
 }
 
 impl std::fmt::Debug for BuildOptions {
@@ -86,6 +91,7 @@ impl std::fmt::Debug for BuildOptions {
             .field("add_managed_by_label", &self.add_managed_by_label)
             .field("remote", &self.remote.is_some())
             .field("file_filter", &self.file_filter.is_some())
+            .field("dir_cache", &self.dir_cache)
             .finish()
     }
 }
@@ -110,6 +116,8 @@ pub(crate) fn build_kustomization(
     let ctx = BuildContext {
         build_metadata: kust.build_metadata.clone(),
         registry: RefCell::new(None),
+        dir_cache: options.dir_cache.clone(),
+        entered: RefCell::new(Vec::new()),
     };
     if let Some(path) = kust.openapi.get("path") {
         ctx.set_openapi(&ldr, path)?;

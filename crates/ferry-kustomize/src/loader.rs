@@ -10,7 +10,7 @@ use std::sync::Arc;
 pub const MAX_FILE_BYTES: u64 = 256 * 1024 * 1024;
 
 /// Whether files may come from outside the kustomization root.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub enum LoadRestrictions {
     /// kustomize's default (`LoadRestrictionsRootOnly`).
     #[default]
@@ -136,6 +136,31 @@ impl Loader {
 
     pub fn root(&self) -> &Path {
         &self.root
+    }
+
+    pub fn restrictions(&self) -> LoadRestrictions {
+        self.restrictions
+    }
+
+    /// Whether files pass through a filter (which may differ from one build to the next).
+    pub fn has_filter(&self) -> bool {
+        self.filter.is_some()
+    }
+
+    /// The cycle error [`Loader::child`] would give for `dir`, a directory entered beneath this
+    /// root, with the kustomizations that led here (a kept result was built through others).
+    pub fn check_cycle(&self, dir: &Path) -> Result<(), LoadError> {
+        match self
+            .ancestors
+            .iter()
+            .find(|visited| has_prefix(visited, dir))
+        {
+            Some(visited) => Err(LoadError::Cycle {
+                candidate: dir.to_path_buf(),
+                visited: visited.clone(),
+            }),
+            None => Ok(()),
+        }
     }
 
     /// The path a relative file name denotes, cleaned but not resolved (for messages).

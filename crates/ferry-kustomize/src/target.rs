@@ -5,6 +5,7 @@ use serde_json::{Map, Value};
 use std::path::Path;
 
 use crate::config::{ConfigFile, TransformerConfig};
+use crate::dircache::{Built, DirCache, DirKey};
 use crate::error::{Error, ResultExt};
 use crate::kustfile::{self, Kustomization, Var};
 use crate::loader::Loader;
@@ -48,6 +49,10 @@ pub struct BuildContext {
     /// The schema set by an `openapi:` field. Like kustomize's global schema, the last one set
     /// stays in force for the rest of the build.
     pub registry: std::cell::RefCell<Option<std::sync::Arc<ferry_schema::Registry>>>,
+    /// Directory results kept across builds ([`BuildOptions::dir_cache`](crate::BuildOptions)).
+    pub dir_cache: Option<std::sync::Arc<DirCache>>,
+    /// Every directory the build entered as a resource or component, in order.
+    pub entered: std::cell::RefCell<Vec<std::path::PathBuf>>,
 }
 
 fn builtin_registry() -> std::sync::Arc<ferry_schema::Registry> {
@@ -302,6 +307,82 @@ impl<'c> Target<'c> {
         seen: Option<&mut std::collections::HashSet<u64>>,
     ) -> Result<Accumulator, Error> {
         let root = ldr.root().to_path_buf();
+        self.ctx.entered.borrow_mut().push(root.clone());
+        let sub_ra = if is_component {
+            let sub = self.load_directory(ldr, true, origin)?;
+            let r = sub.accumulate(ra)?;
+            ra = Accumulator::default();
+            r
+        } else {
+            self.build_directory(ldr, origin)?
+        };
+        ra.merge_config(&sub_ra.config)?;
+        ra.merge_accumulator(&sub_ra)?;
+        let appended = match seen {
+            Some(seen) => ra.resources.append_all_indexed(sub_ra.resources.list, seen),
+            None => ra.resources.append_all(sub_ra.resources.list),
+        };
+        appended.context(|| format!("recursed merging from path '{}'", root.display()))?;
+        Ok(ra)
+    }
+
+    /// A directory named as a resource, built on its own: taken from the build's
+    /// [`DirCache`] when it holds it, else built (and kept there when it may be).
+    fn build_directory(&self, ldr: Loader, origin: Origin) -> Result<Accumulator, Error> {
+        let root = ldr.root().to_path_buf();
+        let key = self.ctx.dir_cache.as_ref().and_then(|cache| {
+            (cache.covers(&root) && !ldr.has_filter() && self.ctx.registry.borrow().is_none()).then(
+                || DirKey {
+                    dir: root.clone(),
+                    origin: origin.path.clone(),
+                    build_metadata: self.ctx.build_metadata.clone(),
+                    restrictions: ldr.restrictions(),
+                },
+            )
+        });
+        if let (Some(cache), Some(key)) = (&self.ctx.dir_cache, &key)
+            && let Some(built) = cache.get(key)
+        {
+            for dir in &built.entered {
+                ldr.check_cycle(dir)?;
+            }
+            self.ctx
+                .entered
+                .borrow_mut()
+                .extend(built.entered.iter().cloned());
+            return Ok(built.accumulated.clone());
+        }
+        let mark = self.ctx.entered.borrow().len();
+        let sub = self.load_directory(ldr, false, origin)?;
+        let accumulated = sub
+            .accumulate(Accumulator::default())
+            .context(|| format!("recursed accumulation of path '{}'", root.display()))?;
+        // An `openapi:` field below changed the schema for the rest of the build: the result
+        // depended on more than the files.
+        if let (Some(cache), Some(key)) = (&self.ctx.dir_cache, key)
+            && self.ctx.registry.borrow().is_none()
+        {
+            let entered = self.ctx.entered.borrow()[mark..].to_vec();
+            cache.put(
+                key,
+                Built {
+                    accumulated: accumulated.clone(),
+                    entered,
+                },
+            );
+        }
+        Ok(accumulated)
+    }
+
+    /// The kustomization of a directory named as a resource or component, checked to be the
+    /// kind it was named as.
+    fn load_directory(
+        &self,
+        ldr: Loader,
+        is_component: bool,
+        origin: Origin,
+    ) -> Result<Target<'c>, Error> {
+        let root = ldr.root().to_path_buf();
         let sub = Target::load(self.ctx, ldr, origin)
             .context(|| format!("couldn't make target for path '{}'", root.display()))?;
         if let Some(path) = sub.kust.openapi.get("path") {
@@ -326,22 +407,7 @@ impl<'c> Target<'c> {
                 root.display()
             )));
         }
-        let sub_ra = if is_component {
-            let r = sub.accumulate(ra)?;
-            ra = Accumulator::default();
-            r
-        } else {
-            sub.accumulate(Accumulator::default())
-                .context(|| format!("recursed accumulation of path '{}'", root.display()))?
-        };
-        ra.merge_config(&sub_ra.config)?;
-        ra.merge_accumulator(&sub_ra)?;
-        let appended = match seen {
-            Some(seen) => ra.resources.append_all_indexed(sub_ra.resources.list, seen),
-            None => ra.resources.append_all(sub_ra.resources.list),
-        };
-        appended.context(|| format!("recursed merging from path '{}'", root.display()))?;
-        Ok(ra)
+        Ok(sub)
     }
 
     fn accumulate_components(

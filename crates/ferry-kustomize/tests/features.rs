@@ -171,6 +171,48 @@ fn cycles_are_detected() {
     assert!(err.to_string().contains("cycle detected"), "{err}");
 }
 
+/// A kept directory result records the directories its build entered, and a later use checks
+/// them for cycles with the kustomizations that lead to it then. With unchanged files and the
+/// origin in the key no cycle can hide behind a kept result; this test changes a file the cache
+/// has read (which its contract forbids) to show that even then none does.
+#[test]
+fn cycles_are_detected_through_a_kept_directory() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let root = tmp.path();
+    write(
+        &root.join("a/kustomization.yaml"),
+        "resources:\n- ../base\n",
+    );
+    write(
+        &root.join("base/kustomization.yaml"),
+        "resources:\n- ../b\n",
+    );
+    write(
+        &root.join("b/kustomization.yaml"),
+        "resources:\n- cm.yaml\n",
+    );
+    write(
+        &root.join("b/cm.yaml"),
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c\n",
+    );
+    let cache = std::sync::Arc::new(ferry_kustomize::DirCache::new(root).expect("cache"));
+    let cached = BuildOptions {
+        dir_cache: Some(cache.clone()),
+        ..BuildOptions::default()
+    };
+    assert_eq!(build(&root.join("a"), &cached).expect("a builds").len(), 1);
+    assert!(!cache.is_empty(), "base kept");
+    // b now names base, whose kept result came through b.
+    write(
+        &root.join("b/kustomization.yaml"),
+        "resources:\n- ../base\n",
+    );
+    for options in [&cached, &BuildOptions::default()] {
+        let err = build(&root.join("b"), options).expect_err("cycle");
+        assert!(err.to_string().contains("cycle detected"), "{err}");
+    }
+}
+
 /// A file filter sees every file the build reads (resources and generator inputs) and its
 /// output is what the build uses; its errors name the file.
 #[test]

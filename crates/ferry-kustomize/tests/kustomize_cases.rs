@@ -3,7 +3,9 @@
 
 use std::path::{Path, PathBuf};
 
-use ferry_kustomize::{BuildOptions, LoadRestrictions, Reorder, build, to_yaml};
+use std::sync::Arc;
+
+use ferry_kustomize::{BuildOptions, DirCache, LoadRestrictions, Reorder, build, to_yaml};
 
 fn cases_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/kustomize-cases")
@@ -43,12 +45,16 @@ fn options(source: &str) -> BuildOptions {
     o
 }
 
-/// Run one case; Err explains the mismatch.
-fn run(case: &Case) -> Result<(), String> {
+/// Run one case (building with `dir_cache`); Err explains the mismatch.
+fn run(case: &Case, dir_cache: Option<Arc<DirCache>>) -> Result<(), String> {
     let dir = cases_dir().join(&case.name);
     let root = std::fs::canonicalize(&dir).map_err(|e| e.to_string())?;
     let source = std::fs::read_to_string(dir.join("SOURCE.txt")).unwrap_or_default();
-    let result = build(&dir.join(&case.build_dir), &options(&source));
+    let options = BuildOptions {
+        dir_cache,
+        ..options(&source)
+    };
+    let result = build(&dir.join(&case.build_dir), &options);
     if let Ok(expected) = std::fs::read_to_string(dir.join("expected.yaml")) {
         let objects = result.map_err(|e| format!("build failed: {e}"))?;
         let actual = to_yaml(&objects);
@@ -108,6 +114,8 @@ fn krusty_cases() {
     let all = cases();
     assert_eq!(all.len(), 162, "INDEX.tsv lists 162 cases");
     let mut failures = Vec::new();
+    let mut diverged = Vec::new();
+    let mut kept = 0;
     let mut ran = 0;
     for case in &all {
         if only
@@ -117,15 +125,30 @@ fn krusty_cases() {
             continue;
         }
         ran += 1;
-        if let Err(why) = run(case) {
+        let plain = run(case, None);
+        if let Err(why) = &plain {
             failures.push(format!("{}: {why}", case.name));
         }
+        // Built twice with one directory cache, the second time from what the first kept: the
+        // outcome (failures included) must not change.
+        let cache = Arc::new(DirCache::new(&cases_dir().join(&case.name)).unwrap());
+        for round in ["filling", "reading"] {
+            let cached = run(case, Some(cache.clone()));
+            if cached != plain {
+                diverged.push(format!("{} ({round} the cache): {cached:?}", case.name));
+            }
+        }
+        kept += cache.len();
     }
     let passed = ran - failures.len();
     for f in &failures {
         eprintln!("FAIL {f}");
     }
-    eprintln!("krusty cases: {passed}/{ran} passed");
+    eprintln!("krusty cases: {passed}/{ran} passed; {kept} directory results cached");
+    assert!(
+        diverged.is_empty(),
+        "a directory cache changed: {diverged:#?}"
+    );
     if only.is_none() {
         // The bar: at least 98% (159 of 162).
         assert!(passed * 100 >= ran * 98, "{passed}/{ran} passed");

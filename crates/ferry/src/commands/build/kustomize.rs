@@ -58,6 +58,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         add_managed_by_label: args.enable_managedby_label,
         remote: None,
         file_filter: None,
+        dir_cache: None,
     };
     let objects = if args.flux {
         ferry_kustomize::build_flux(&args.dir, &FluxOverrides::default(), &options)
