@@ -1,23 +1,27 @@
 //! Fetching source artifacts the way Flux's consumers do: download the tarball from
 //! `status.artifact.url`, verify it against `status.artifact.digest`, and extract it. Extracted
 //! trees are cached by digest and shared read-only between reconciles, so a thousand
-//! Kustomizations of one revision download and unpack it once.
+//! Kustomizations of one revision download and unpack it once. A new revision of a source is
+//! unpacked over the tree of its previous one when nobody holds that any more ([`Tree`]), which
+//! writes only the files the commit changed.
+
+mod extract;
+
+pub use extract::{ContentHash, Contents, Extracted, content_hash, normalized};
 
 use std::{
-    collections::{BTreeMap, HashMap, VecDeque},
-    hash::{Hash, Hasher},
-    io::Read,
-    path::{Component, Path, PathBuf},
-    sync::Arc,
+    collections::{HashMap, VecDeque},
+    path::{Path, PathBuf},
+    sync::{Arc, Weak},
     time::Duration,
 };
 
+use ferry_kustomize::DirCache;
 use sha2::{Digest, Sha256};
 use tokio::sync::Mutex;
 
-/// Largest artifact accepted (compressed), and largest tree extracted from one.
+/// Largest artifact accepted (compressed).
 const MAX_DOWNLOAD: u64 = 512 << 20;
-const MAX_EXTRACTED: u64 = 2 << 30;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ArtifactError {
@@ -45,15 +49,43 @@ fn hex_of(digest: &str) -> Result<&str, ArtifactError> {
         .ok_or_else(|| ArtifactError::UnsupportedDigest(digest.to_owned()))
 }
 
-/// The files of an extracted artifact (relative paths) and a hash of each one's content.
-pub type Contents = BTreeMap<PathBuf, u64>;
-
-/// How many artifacts' [`Contents`] are kept: enough for the previous revision of a few
-/// sources changing at once.
+/// How many artifacts' [`Extracted`] records are kept: enough for the previous revision of a
+/// few sources changing at once.
 const CONTENTS_KEPT: usize = 8;
 
-/// An artifact's digest and contents.
-type KeptContents = (String, Arc<Contents>);
+/// What this process extracted for one artifact.
+struct Kept {
+    digest: String,
+    /// Where the artifact came from, without its file name: the source it belongs to, whose
+    /// next artifact is unpacked over this one's tree.
+    lineage: String,
+    extracted: Arc<Extracted>,
+}
+
+/// How many artifacts' [`DirCache`]s are kept: the Kustomizations of a source build its latest
+/// artifact, and a few sources may change at once.
+const BUILDS_KEPT: usize = 4;
+
+/// The [`DirCache`]s of the latest artifacts built, newest last, by digest.
+type KeptBuilds = VecDeque<(String, Arc<DirCache>)>;
+
+/// An extracted artifact's directory, which stays as it is while a `Tree` of it is held (a
+/// later revision of the same source is unpacked over it only when none is).
+#[derive(Clone, Debug)]
+pub struct Tree(Arc<PathBuf>);
+
+impl std::ops::Deref for Tree {
+    type Target = Path;
+    fn deref(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl AsRef<Path> for Tree {
+    fn as_ref(&self) -> &Path {
+        &self.0
+    }
+}
 
 /// Downloads and caches artifacts.
 #[derive(Clone)]
@@ -64,8 +96,13 @@ pub struct ArtifactFetcher {
     /// it while the others wait for it (a thousand Kustomizations on one source would
     /// otherwise download it a thousand times); different digests proceed in parallel.
     gates: Arc<std::sync::Mutex<HashMap<String, Arc<Mutex<()>>>>>,
-    /// What the latest artifacts extracted by this process hold, newest last, by digest.
-    contents: Arc<std::sync::Mutex<VecDeque<KeptContents>>>,
+    /// What the latest artifacts extracted by this process hold, newest last.
+    kept: Arc<std::sync::Mutex<VecDeque<Kept>>>,
+    /// The trees handed out, by digest hex: one that is held is never unpacked over.
+    held: Arc<std::sync::Mutex<HashMap<String, Weak<PathBuf>>>>,
+    /// What the directories of the latest artifacts built build to, newest last, by digest:
+    /// the bases a thousand overlays share are built once per artifact.
+    builds: Arc<std::sync::Mutex<KeptBuilds>>,
 }
 
 impl ArtifactFetcher {
@@ -84,44 +121,84 @@ impl ArtifactFetcher {
             http,
             cache_dir: cache_dir.into(),
             gates: Arc::default(),
-            contents: Arc::default(),
+            kept: Arc::default(),
+            held: Arc::default(),
+            builds: Arc::default(),
         }
+    }
+
+    /// The [`DirCache`] of the artifact `digest`, extracted in `dir`: extracted trees never
+    /// change, which is what a directory cache needs. `None` if `dir` cannot be resolved.
+    pub fn dir_cache(&self, digest: &str, dir: &Path) -> Option<Arc<DirCache>> {
+        let mut kept = self.builds.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(at) = kept.iter().position(|(d, _)| d == digest) {
+            // Most recently used last, so the artifacts still being built stay.
+            let entry = kept.remove(at)?;
+            let cache = Arc::clone(&entry.1);
+            kept.push_back(entry);
+            return Some(cache);
+        }
+        let cache = Arc::new(DirCache::new(dir).ok()?);
+        if kept.len() == BUILDS_KEPT {
+            kept.pop_front();
+        }
+        kept.push_back((digest.to_owned(), Arc::clone(&cache)));
+        Some(cache)
     }
 
     /// What an artifact this process extracted recently holds, if it is still remembered.
-    pub fn contents(&self, digest: &str) -> Option<Arc<Contents>> {
-        let kept = self.contents.lock().unwrap_or_else(|p| p.into_inner());
+    pub fn contents(&self, digest: &str) -> Option<Arc<Extracted>> {
+        let kept = self.kept.lock().unwrap_or_else(|p| p.into_inner());
         kept.iter()
-            .find(|(d, _)| d == digest)
-            .map(|(_, contents)| Arc::clone(contents))
+            .find(|k| k.digest == digest)
+            .map(|k| Arc::clone(&k.extracted))
     }
 
-    fn remember_contents(&self, digest: &str, contents: Contents) {
-        let mut kept = self.contents.lock().unwrap_or_else(|p| p.into_inner());
+    fn remember(&self, digest: &str, lineage: &str, extracted: Extracted) {
+        let mut kept = self.kept.lock().unwrap_or_else(|p| p.into_inner());
+        kept.retain(|k| k.digest != digest);
         if kept.len() == CONTENTS_KEPT {
             kept.pop_front();
         }
-        kept.push_back((digest.to_owned(), Arc::new(contents)));
+        kept.push_back(Kept {
+            digest: digest.to_owned(),
+            lineage: lineage.to_owned(),
+            extracted: Arc::new(extracted),
+        });
     }
 
-    /// The directory holding the extracted artifact, if it is cached already.
-    pub fn cached(&self, digest: &str) -> Option<PathBuf> {
-        let dir = self.cache_dir.join(hex_of(digest).ok()?);
-        dir.is_dir().then_some(dir)
+    /// The extracted artifact, if it is cached already.
+    pub fn cached(&self, digest: &str) -> Option<Tree> {
+        let hex = hex_of(digest).ok()?;
+        self.hold(hex)
     }
 
-    /// The directory holding the extracted artifact, downloading it if it is not cached.
-    pub async fn fetch(&self, url: &str, digest: &str) -> Result<PathBuf, ArtifactError> {
-        let hex = hex_of(digest)?;
+    /// A hold on the tree of `hex`, if it is extracted.
+    fn hold(&self, hex: &str) -> Option<Tree> {
+        let mut held = self.held.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(dir) = held.get(hex).and_then(Weak::upgrade) {
+            return Some(Tree(dir));
+        }
         let dir = self.cache_dir.join(hex);
-        if dir.is_dir() {
-            return Ok(dir);
+        if !dir.is_dir() {
+            return None;
+        }
+        let dir = Arc::new(dir);
+        held.insert(hex.to_owned(), Arc::downgrade(&dir));
+        Some(Tree(dir))
+    }
+
+    /// The extracted artifact, downloading it if it is not cached.
+    pub async fn fetch(&self, url: &str, digest: &str) -> Result<Tree, ArtifactError> {
+        let hex = hex_of(digest)?;
+        if let Some(tree) = self.hold(hex) {
+            return Ok(tree);
         }
         let gate = self.gate(hex);
         let _only_one = gate.lock().await;
-        if dir.is_dir() {
+        if let Some(tree) = self.hold(hex) {
             // Extracted by the reconcile that held the gate before us.
-            return Ok(dir);
+            return Ok(tree);
         }
         let bytes = self.download(url).await?;
         let actual = format!("sha256:{}", hex::encode(Sha256::digest(&bytes)));
@@ -132,33 +209,84 @@ impl ArtifactFetcher {
                 actual,
             });
         }
+        let failed = |reason: String| ArtifactError::Extract {
+            digest: digest.to_owned(),
+            reason,
+        };
         let staging = self
             .cache_dir
             .join(format!(".{hex}.{}", std::process::id()));
-        let digest_owned = digest.to_owned();
+        let lineage = lineage(url);
+        let previous = self.take_previous(&lineage, digest, &staging);
         let staging_clone = staging.clone();
-        let contents = tokio::task::spawn_blocking(move || extract(&bytes, &staging_clone))
-            .await
-            .map_err(|e| ArtifactError::Extract {
-                digest: digest_owned.clone(),
-                reason: e.to_string(),
-            })?
-            .map_err(|reason| ArtifactError::Extract {
-                digest: digest_owned,
-                reason,
-            })?;
+        let extracted = tokio::task::spawn_blocking(move || {
+            extract::extract(&bytes, &staging_clone, previous.as_deref())
+        })
+        .await
+        .map_err(|e| e.to_string())
+        .and_then(|result| result);
+        let extracted = match extracted {
+            Ok(extracted) => extracted,
+            Err(reason) => {
+                let _ = std::fs::remove_dir_all(&staging);
+                return Err(failed(reason));
+            }
+        };
+        let tree = self.publish(hex, &staging).map_err(failed)?;
+        self.remember(digest, &lineage, extracted);
+        Ok(tree)
+    }
+
+    /// Moves the tree of the newest earlier artifact of `lineage` that nobody holds to
+    /// `staging`, to be unpacked over; returns what it holds.
+    fn take_previous(&self, lineage: &str, digest: &str, staging: &Path) -> Option<Arc<Extracted>> {
+        let candidates: Vec<(String, Arc<Extracted>)> = {
+            let kept = self.kept.lock().unwrap_or_else(|p| p.into_inner());
+            kept.iter()
+                .rev()
+                .filter(|k| k.lineage == lineage && k.digest != digest)
+                .map(|k| (k.digest.clone(), Arc::clone(&k.extracted)))
+                .collect()
+        };
+        let mut held = self.held.lock().unwrap_or_else(|p| p.into_inner());
+        for (previous, extracted) in candidates {
+            let Ok(hex) = hex_of(&previous) else {
+                continue;
+            };
+            if held.get(hex).is_some_and(|w| w.strong_count() > 0) {
+                continue;
+            }
+            let dir = self.cache_dir.join(hex);
+            if !dir.is_dir() {
+                continue;
+            }
+            let _ = std::fs::remove_dir_all(staging);
+            if std::fs::rename(&dir, staging).is_ok() {
+                held.remove(hex);
+                drop(held);
+                // Its directory results name files that are no longer there.
+                let mut builds = self.builds.lock().unwrap_or_else(|p| p.into_inner());
+                builds.retain(|(d, _)| *d != previous);
+                return Some(extracted);
+            }
+        }
+        None
+    }
+
+    /// Renames the unpacked `staging` to the tree of `hex` and holds it.
+    fn publish(&self, hex: &str, staging: &Path) -> Result<Tree, String> {
+        let dir = self.cache_dir.join(hex);
+        let mut held = self.held.lock().unwrap_or_else(|p| p.into_inner());
         if dir.is_dir() {
             // Another process sharing the cache (a restarted controller) got there first.
-            let _ = std::fs::remove_dir_all(&staging);
-        } else if let Err(err) = std::fs::rename(&staging, &dir) {
-            let _ = std::fs::remove_dir_all(&staging);
-            return Err(ArtifactError::Extract {
-                digest: digest.to_owned(),
-                reason: err.to_string(),
-            });
+            let _ = std::fs::remove_dir_all(staging);
+        } else if let Err(err) = std::fs::rename(staging, &dir) {
+            let _ = std::fs::remove_dir_all(staging);
+            return Err(err.to_string());
         }
-        self.remember_contents(digest, contents);
-        Ok(dir)
+        let dir = Arc::new(dir);
+        held.insert(hex.to_owned(), Arc::downgrade(&dir));
+        Ok(Tree(dir))
     }
 
     fn gate(&self, hex: &str) -> Arc<Mutex<()>> {
@@ -214,59 +342,11 @@ fn redact(url: &str) -> String {
     }
 }
 
-/// Extracts a tar.gz into `dest`, refusing entries that would land outside it, links, and
-/// archives that expand beyond the size limit; returns what it holds.
-fn extract(bytes: &[u8], dest: &Path) -> Result<Contents, String> {
-    let mut contents = Contents::new();
-    std::fs::create_dir_all(dest).map_err(|e| e.to_string())?;
-    let mut archive = tar::Archive::new(flate2::read::GzDecoder::new(bytes));
-    let mut total: u64 = 0;
-    for entry in archive.entries().map_err(|e| e.to_string())? {
-        let mut entry = entry.map_err(|e| e.to_string())?;
-        let path = entry.path().map_err(|e| e.to_string())?.into_owned();
-        if path
-            .components()
-            .any(|c| !matches!(c, Component::Normal(_) | Component::CurDir))
-        {
-            return Err(format!(
-                "entry {} escapes the artifact root",
-                path.display()
-            ));
-        }
-        let target = dest.join(&path);
-        let kind = entry.header().entry_type();
-        if kind.is_dir() {
-            std::fs::create_dir_all(&target).map_err(|e| e.to_string())?;
-        } else if kind.is_file() {
-            total += entry.header().size().map_err(|e| e.to_string())?;
-            if total > MAX_EXTRACTED {
-                return Err(format!("artifact expands beyond {MAX_EXTRACTED} bytes"));
-            }
-            if let Some(parent) = target.parent() {
-                std::fs::create_dir_all(parent).map_err(|e| e.to_string())?;
-            }
-            let mut content = Vec::new();
-            entry.read_to_end(&mut content).map_err(|e| e.to_string())?;
-            contents.insert(normalized(&path), content_hash(&content));
-            std::fs::write(&target, content).map_err(|e| e.to_string())?;
-        }
-        // Symlinks and other entry kinds are skipped: a symlink could point outside the root.
-    }
-    Ok(contents)
-}
-
-/// The hash of a file's content recorded in [`Contents`].
-pub fn content_hash(content: &[u8]) -> u64 {
-    let mut hasher = std::collections::hash_map::DefaultHasher::new();
-    content.hash(&mut hasher);
-    hasher.finish()
-}
-
-/// A relative path without `.`, `..` or root components, as [`Contents`] names files.
-pub fn normalized(path: &Path) -> PathBuf {
-    path.components()
-        .filter(|c| matches!(c, Component::Normal(_)))
-        .collect()
+/// The source an artifact URL belongs to: the URL without its query and last path segment
+/// (Flux serves `<kind>/<namespace>/<name>/<revision>.tar.gz`).
+fn lineage(url: &str) -> String {
+    let url = url.split(['?', '#']).next().unwrap_or(url);
+    url.rsplit_once('/').map_or(url, |(dir, _)| dir).to_owned()
 }
 
 #[cfg(test)]
@@ -292,9 +372,9 @@ mod tests {
     fn extracts_regular_files() {
         let dir = tempfile::tempdir().unwrap();
         let bytes = tarball(&[("apps/a.yaml", b"kind: A"), ("b.yaml", b"kind: B")]);
-        let contents = extract(&bytes, dir.path()).unwrap();
+        let contents = extract::extract(&bytes, dir.path(), None).unwrap();
         assert_eq!(
-            contents.keys().collect::<Vec<_>>(),
+            contents.files.keys().collect::<Vec<_>>(),
             [Path::new("apps/a.yaml"), Path::new("b.yaml")]
         );
         assert_eq!(
@@ -318,25 +398,39 @@ mod tests {
         let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
         std::io::Write::write_all(&mut gz, &raw).unwrap();
         let dir = tempfile::tempdir().unwrap();
-        let err = extract(&gz.finish().unwrap(), &dir.path().join("root")).unwrap_err();
+        let err =
+            extract::extract(&gz.finish().unwrap(), &dir.path().join("root"), None).unwrap_err();
         assert!(err.contains("escapes"), "{err}");
     }
 
     /// Serves `body` to every request on a loopback port, counting the requests.
     async fn serve(body: Vec<u8>) -> (String, Arc<std::sync::atomic::AtomicUsize>) {
+        let (base, requests) = serve_paths(vec![("/artifact.tar.gz".to_owned(), body)]).await;
+        (format!("{base}/artifact.tar.gz"), requests)
+    }
+
+    /// Serves each body at its path on a loopback port, counting the requests; returns the
+    /// base URL.
+    async fn serve_paths(
+        bodies: Vec<(String, Vec<u8>)>,
+    ) -> (String, Arc<std::sync::atomic::AtomicUsize>) {
         use tokio::io::{AsyncReadExt, AsyncWriteExt};
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let url = format!("http://{}/artifact.tar.gz", listener.local_addr().unwrap());
+        let base = format!("http://{}", listener.local_addr().unwrap());
         let requests = Arc::new(std::sync::atomic::AtomicUsize::new(0));
         let counter = Arc::clone(&requests);
+        let bodies: Arc<HashMap<String, Vec<u8>>> = Arc::new(bodies.into_iter().collect());
         tokio::spawn(async move {
             loop {
                 let (mut stream, _) = listener.accept().await.unwrap();
                 counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-                let body = body.clone();
+                let bodies = Arc::clone(&bodies);
                 tokio::spawn(async move {
                     let mut head = [0u8; 1024];
-                    let _ = stream.read(&mut head).await;
+                    let n = stream.read(&mut head).await.unwrap_or(0);
+                    let head = String::from_utf8_lossy(&head[..n]);
+                    let path = head.split_whitespace().nth(1).unwrap_or("");
+                    let body = bodies.get(path).cloned().unwrap_or_default();
                     let reply = format!(
                         "HTTP/1.1 200 OK\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
                         body.len()
@@ -346,7 +440,56 @@ mod tests {
                 });
             }
         });
-        (url, requests)
+        (base, requests)
+    }
+
+    /// The next artifact of a source is unpacked over its previous tree when nobody holds that
+    /// (the previous digest's directory is gone, the new one complete), and beside it when
+    /// someone does.
+    #[tokio::test]
+    async fn a_new_revision_is_unpacked_over_the_previous_tree_nobody_holds() {
+        let revisions: Vec<Vec<u8>> = ["one", "two", "three"]
+            .iter()
+            .map(|v| tarball(&[("base/cm.yaml", v.as_bytes()), ("apps/a/k.yaml", b"same")]))
+            .collect();
+        let digests: Vec<String> = revisions
+            .iter()
+            .map(|b| format!("sha256:{}", hex::encode(Sha256::digest(b))))
+            .collect();
+        let paths: Vec<String> = (0..3)
+            .map(|i| format!("/gitrepository/ns/repo/{i}.tar.gz"))
+            .collect();
+        let (base, _) = serve_paths(paths.iter().cloned().zip(revisions).collect()).await;
+        let cache = tempfile::tempdir().unwrap();
+        let fetcher = ArtifactFetcher::new(cache.path());
+        let fetch = |i: usize| {
+            let fetcher = fetcher.clone();
+            let (url, digest) = (format!("{base}{}", paths[i]), digests[i].clone());
+            async move { fetcher.fetch(&url, &digest).await.unwrap() }
+        };
+        let read = |tree: &Tree| std::fs::read_to_string(tree.join("base/cm.yaml")).unwrap();
+
+        let first = fetch(0).await;
+        let first_dir = first.to_path_buf();
+        drop(first);
+        let second = fetch(1).await;
+        assert_eq!(read(&second), "two");
+        assert_eq!(
+            std::fs::read_to_string(second.join("apps/a/k.yaml")).unwrap(),
+            "same"
+        );
+        assert!(!first_dir.exists(), "the first tree was unpacked over");
+        assert!(fetcher.cached(&digests[0]).is_none());
+
+        // Held: the third revision leaves the second where it is.
+        let third = fetch(2).await;
+        assert_eq!(read(&third), "three");
+        assert_eq!(read(&second), "two");
+        assert_eq!(
+            fetcher.contents(&digests[2]).unwrap().files.len(),
+            2,
+            "what the third holds is remembered"
+        );
     }
 
     /// Many reconciles asking for one new revision at once (a thousand Kustomizations on one

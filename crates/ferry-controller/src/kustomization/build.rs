@@ -14,7 +14,7 @@ use ferry_api::{
     kustomize::{PostBuild, SubstituteReference},
 };
 use ferry_apply::object;
-use ferry_kustomize::{BuildOptions, FileFilter, FluxOverrides};
+use ferry_kustomize::{BuildOptions, DirCache, FileFilter, FluxOverrides};
 use k8s_openapi::api::core::v1::{ConfigMap, Secret};
 use kube::Api;
 use serde_json::Value;
@@ -210,15 +210,18 @@ pub fn overrides(spec: &KustomizationSpec) -> Result<FluxOverrides, RenderError>
 }
 
 /// Builds the manifests of `dir` with the overrides (reading files through `filter`, which
-/// decrypts SOPS files) and applies substitution.
+/// decrypts SOPS files, and taking the bases `dir_cache` kept from earlier builds of the same
+/// artifact) and applies substitution.
 pub fn render(
     dir: &Path,
     overrides: &FluxOverrides,
     filter: Option<Arc<dyn FileFilter>>,
+    dir_cache: Option<Arc<DirCache>>,
     substitution: Option<&Substitution>,
 ) -> Result<Vec<Value>, RenderError> {
     let options = BuildOptions {
         file_filter: filter,
+        dir_cache,
         ..BuildOptions::default()
     };
     let objects = ferry_kustomize::build_flux(dir, overrides, &options)?;

@@ -105,10 +105,11 @@ async fn changed_since_last(
     // The previous tree is compared only if this process still has it (it was not restarted
     // since): downloading an old revision just to order the new one is not worth it.
     let remembered = artifacts.contents(&previous);
-    let old = artifacts.cached(&previous);
-    if remembered.is_none() && old.is_none() {
-        return None;
-    }
+    // The old tree is held (and so not unpacked over) only when it has to be read.
+    let old = match remembered {
+        Some(_) => None,
+        None => Some(artifacts.cached(&previous)?),
+    };
     // The reconciles need the new tree anyway (fetches are shared).
     let new = artifacts
         .fetch(&artifact.url, &artifact.digest)
@@ -116,7 +117,7 @@ async fn changed_since_last(
         .inspect_err(|e| tracing::debug!(error = %e, "cannot order by changed paths"))
         .ok()?;
     if let (Some(before), Some(after)) = (remembered, artifacts.contents(&artifact.digest)) {
-        return Some(changed_contents(&before, &after));
+        return Some(changed_contents(&before.files, &after.files));
     }
     let old = old?;
     tokio::task::spawn_blocking(move || changed_files(&old, &new))
@@ -214,8 +215,11 @@ mod tests {
 
     #[test]
     fn compares_remembered_contents() {
-        let contents = |files: &[(&str, u64)]| -> Contents {
-            files.iter().map(|(p, h)| (PathBuf::from(p), *h)).collect()
+        let contents = |files: &[(&str, u8)]| -> Contents {
+            files
+                .iter()
+                .map(|(p, h)| (PathBuf::from(p), [*h; 32]))
+                .collect()
         };
         let before = contents(&[("a/same.yaml", 1), ("a/edit.yaml", 2), ("gone.yaml", 3)]);
         let after = contents(&[("a/same.yaml", 1), ("a/edit.yaml", 4), ("b/new.yaml", 5)]);

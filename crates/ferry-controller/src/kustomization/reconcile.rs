@@ -340,8 +340,9 @@ impl<'a> Run<'a> {
             .await
             .map_err(|e| with_rev(Failure::new(reason::ARTIFACT_FAILED, e)))?;
         let started = Instant::now();
+        let dir_cache = self.ctx.artifacts.dir_cache(&artifact.digest, &dir);
         let objects = self
-            .render(&dir)
+            .render(&dir, dir_cache)
             .await
             .map_err(|e| with_rev(Failure::new(reason::BUILD_FAILED, e)))?;
         let digest = build::digest(&objects);
@@ -550,7 +551,11 @@ impl<'a> Run<'a> {
         self.save().await
     }
 
-    async fn render(&self, artifact_dir: &std::path::Path) -> Result<Vec<Value>, String> {
+    async fn render(
+        &self,
+        artifact_dir: &std::path::Path,
+        dir_cache: Option<Arc<ferry_kustomize::DirCache>>,
+    ) -> Result<Vec<Value>, String> {
         let dir = build::build_dir(artifact_dir, self.ks.spec.path.as_deref())
             .map_err(|e| e.to_string())?;
         let overrides = build::overrides(&self.ks.spec).map_err(|e| e.to_string())?;
@@ -569,7 +574,7 @@ impl<'a> Run<'a> {
         )
         .await?;
         let mut objects = tokio::task::spawn_blocking(move || {
-            build::render(&dir, &overrides, filter, substitution.as_ref())
+            build::render(&dir, &overrides, filter, dir_cache, substitution.as_ref())
         })
         .await
         .map_err(|e| format!("build task failed: {e}"))?

@@ -104,7 +104,7 @@ pub async fn render(
     let dir: PathBuf = dir.to_path_buf();
     let shown = dir.display().to_string();
     let mut objects = tokio::task::spawn_blocking(move || {
-        build::render(&dir, &overrides, None, substitution.as_ref())
+        build::render(&dir, &overrides, None, None, substitution.as_ref())
     })
     .await
     .context("the build task failed")?
