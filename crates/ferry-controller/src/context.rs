@@ -72,6 +72,10 @@ pub struct Context {
     pub metrics: Metrics,
     pub drift: DriftWatcher,
     pub clients: ClientCache,
+    /// The GitRepositories as the running Kustomization controller's watch of them sees them
+    /// (none while it is not running: a store nobody feeds would go stale).
+    pub sources:
+        std::sync::RwLock<Option<kube::runtime::reflector::Store<ferry_api::GitRepository>>>,
 }
 
 impl Context {
@@ -92,6 +96,7 @@ impl Context {
             resources,
             metrics,
             drift,
+            sources: std::sync::RwLock::new(None),
         }
     }
 }

@@ -162,6 +162,12 @@ async fn unchanged_builds_skip_the_dry_run_until_someone_else_changes_an_object(
     assert_eq!(cm_writes.len(), 1, "one apply: {cm_writes:?}");
     assert!(cm_writes[0].starts_with("PATCH "), "{cm_writes:?}");
     assert_eq!(requests("/deployments/web"), Vec::<String>::new());
+    // The new artifact came from the store of the GitRepository watch, not a read.
+    let source_reads: Vec<String> = requests("/gitrepositories/repo ")
+        .into_iter()
+        .filter(|l| l.starts_with("GET "))
+        .collect();
+    assert_eq!(source_reads, Vec::<String>::new());
 
     // A reconcile someone asks for (`flux reconcile`) dry-runs every object again.
     seen.lock().unwrap().clear();

@@ -196,6 +196,7 @@ pub async fn run(
     shutdown: impl Future<Output = ()> + Send + Sync + 'static,
 ) {
     let client = ctx.client.clone();
+    let after_run = Arc::clone(&ctx);
     let (reader, writer) = reflector::store();
     // One watch of the Kustomizations serves both the controller's own triggers and their
     // dependents' (a second watch would have every status write sent and decoded twice).
@@ -212,9 +213,16 @@ pub async fn run(
     .inspect_ok(move |event| readiness.observe(event))
     .touched_objects()
     .predicate_filter(reconcile_relevant, PredicateConfig::default());
-    let sources = watcher(
-        Api::<GitRepository>::all(client),
-        watcher::Config::default(),
+    // The store of the watch whose events trigger the reconciles of a new artifact: it holds
+    // that artifact before those reconciles read it there.
+    let (sources_reader, sources_writer) = reflector::store();
+    *ctx.sources.write().unwrap_or_else(|p| p.into_inner()) = Some(sources_reader);
+    let sources = reflector::reflector(
+        sources_writer,
+        watcher(
+            Api::<GitRepository>::all(client),
+            watcher::Config::default(),
+        ),
     )
     .default_backoff()
     .applied_objects()
@@ -235,6 +243,7 @@ pub async fn run(
             }
         })
         .await;
+    *after_run.sources.write().unwrap_or_else(|p| p.into_inner()) = None;
 }
 
 #[cfg(test)]

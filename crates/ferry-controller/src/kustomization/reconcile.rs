@@ -282,8 +282,15 @@ impl<'a> Run<'a> {
         interval: Duration,
         timeout: Duration,
     ) -> Result<String, (Failure, Option<String>)> {
+        let sources = self
+            .ctx
+            .sources
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
         let artifact = source::resolve(
             &self.ctx.client,
+            sources.as_ref(),
             self.ks,
             self.ctx.config.no_cross_namespace_refs,
         )

@@ -1,7 +1,10 @@
 //! Resolving a Kustomization's `spec.sourceRef` to the artifact to build.
 
 use ferry_api::{GitRepository, Kustomization, meta::Artifact};
-use kube::{Api, Client, ResourceExt};
+use kube::{
+    Api, Client, ResourceExt,
+    runtime::reflector::{ObjectRef, Store},
+};
 
 /// Why the source cannot be used (yet).
 #[derive(Debug, thiserror::Error)]
@@ -58,9 +61,12 @@ pub fn source_key(ks: &Kustomization) -> (String, String, String) {
     (r.kind.clone(), namespace, r.name.clone())
 }
 
-/// Reads the source and returns its current artifact.
+/// Reads the source and returns its current artifact: from `cached` (the store of the watch
+/// whose events trigger the reconciles of a new artifact, so it holds that artifact before such
+/// a reconcile starts) when it holds the source, else from the API server.
 pub async fn resolve(
     client: &Client,
+    cached: Option<&Store<GitRepository>>,
     ks: &Kustomization,
     no_cross_namespace_refs: bool,
 ) -> Result<Artifact, SourceError> {
@@ -74,6 +80,14 @@ pub async fn resolve(
     }
     if kind != "GitRepository" {
         return Err(SourceError::UnsupportedKind { kind });
+    }
+    let stored = cached.and_then(|store| store.get(&ObjectRef::new(&name).within(&namespace)));
+    if let Some(artifact) = stored
+        .as_ref()
+        .and_then(|repo| repo.status.as_ref())
+        .and_then(|status| status.artifact.clone())
+    {
+        return Ok(artifact);
     }
     let api: Api<GitRepository> = Api::namespaced(client.clone(), &namespace);
     let repo = match api.get_opt(&name).await {
