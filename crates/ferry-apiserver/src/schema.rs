@@ -291,53 +291,43 @@ impl<'a> Reader<'a> {
     }
 
     fn read<'s>(&self, stored: &'s Stored) -> Read<'s> {
-        let converted = self.info.version != self.info.storage_version;
-        let Some(ts) = &self.schema else {
-            if !converted {
-                return Read::Stored;
+        if self.info.version != self.info.storage_version {
+            let mut value = stored.value.clone();
+            value["apiVersion"] = Value::String(self.info.api_version());
+            if let Some(ts) = &self.schema {
+                validation::default_custom_resource(&mut value, ts);
             }
-            let mut value = stored.value.clone();
-            value["apiVersion"] = Value::String(self.info.api_version());
-            return Read::Fresh(value);
-        };
-        if converted {
-            let mut value = stored.value.clone();
-            value["apiVersion"] = Value::String(self.info.api_version());
-            validation::default_custom_resource(&mut value, ts);
             return Read::Fresh(value);
         }
+        let Some(ts) = &self.schema else {
+            return Read::Stored;
+        };
         // Defaulting is worked out once per stored version and schema: watch events, responses
         // and patches read the same object again and again.
-        let memo = stored
-            .defaulted
-            .get_or_init(|| Self::default_read(stored, ts));
-        let memo = if Arc::ptr_eq(&memo.schema, ts) {
-            memo
-        } else {
+        let memo = stored.defaulted.get_or_init(|| Defaulted {
+            schema: Arc::clone(ts),
+            read: defaulted(stored, ts).map(|value| {
+                let json =
+                    serde_json::to_vec(&value).expect("a serde_json::Value always serializes");
+                (value, Bytes::from(json))
+            }),
+        });
+        if !Arc::ptr_eq(&memo.schema, ts) {
             // The CRD changed since the memo: read with the schema of now, without keeping it.
-            return match Self::default_read(stored, ts).read {
-                None => Read::Stored,
-                Some((value, _)) => Read::Fresh(value),
-            };
-        };
+            return defaulted(stored, ts).map_or(Read::Stored, Read::Fresh);
+        }
         match &memo.read {
             None => Read::Stored,
             Some((value, json)) => Read::Defaulted(value, json),
         }
     }
+}
 
-    fn default_read(stored: &Stored, ts: &Arc<TypeSchema>) -> Defaulted {
-        let mut value = stored.value.clone();
-        validation::default_custom_resource(&mut value, ts);
-        let read = (value != stored.value).then(|| {
-            let json = serde_json::to_vec(&value).expect("a serde_json::Value always serializes");
-            (value, Bytes::from(json))
-        });
-        Defaulted {
-            schema: Arc::clone(ts),
-            read,
-        }
-    }
+/// The stored object with the schema's defaults, or `None` when it already holds them all.
+fn defaulted(stored: &Stored, ts: &TypeSchema) -> Option<Value> {
+    let mut value = stored.value.clone();
+    validation::default_custom_resource(&mut value, ts);
+    (value != stored.value).then_some(value)
 }
 
 /// How a stored object reads: as stored, defaulted (remembered with it), or made for this read.
