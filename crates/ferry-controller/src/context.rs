@@ -34,6 +34,9 @@ pub struct ControllerConfig {
     pub drift_watch: bool,
     /// First delay between health polls.
     pub health_poll: Duration,
+    /// How long a reconcile of a new revision runs before its `Reconciling` status is written;
+    /// one that ends sooner writes only its result (see [`crate::status::DeferredStatus`]).
+    pub progress_report_delay: Duration,
     /// A post-build variable without a value or default fails the build instead of becoming
     /// empty (Flux's `StrictPostBuildSubstitutions` feature gate, off by default).
     pub strict_substitution: bool,
@@ -55,6 +58,7 @@ impl Default for ControllerConfig {
             interval_jitter: 0.05,
             drift_watch: true,
             health_poll: Duration::from_millis(100),
+            progress_report_delay: Duration::from_secs(1),
             strict_substitution: false,
             storage: crate::gitrepository::StorageConfig::default(),
             receiver: crate::receiver::ReceiverConfig::default(),

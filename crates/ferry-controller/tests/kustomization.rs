@@ -6,7 +6,7 @@ mod common;
 use std::time::Duration;
 
 use common::{Env, configmap, deployment, wait_for};
-use ferry_api::keys;
+use ferry_api::{condition, keys};
 use serde_json::json;
 
 const READY: Duration = Duration::from_secs(30);
@@ -164,6 +164,18 @@ async fn failing_deployment_is_reported_by_name() {
         "broken",
         json!({"interval": "1h", "path": "./app", "prune": true, "wait": true, "timeout": "20s"}),
     )
+    .await;
+    // While the health check waits, the reconcile shows as in progress (written after the
+    // progress report delay), as Flux's does.
+    wait_for("progress reported", Duration::from_secs(20), || async {
+        let status = env.kustomization("broken").await.status.unwrap_or_default();
+        let reconciling = condition::find(&status.conditions, condition::RECONCILING)?;
+        let ready = condition::find(&status.conditions, condition::READY)?;
+        (reconciling.reason == "Progressing"
+            && ready.status == condition::ConditionStatus::Unknown
+            && ready.message == "Reconciliation in progress")
+            .then_some(())
+    })
     .await;
     let message = env
         .wait_ready(

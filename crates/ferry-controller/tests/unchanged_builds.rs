@@ -63,7 +63,11 @@ async fn unchanged_builds_skip_the_dry_run_until_someone_else_changes_an_object(
     let (proxy_url, seen) = common::recording_proxy(server.server().addr(), is_request_line).await;
     let mut kube_config = common::kube_config(&server).await;
     kube_config.cluster_url = proxy_url.parse().unwrap();
-    let env = Env::start_on(server, kube_config, |_| {}).await;
+    // Progress is reported only by reconciles that outlast this, which none here does.
+    let env = Env::start_on(server, kube_config, |config| {
+        config.progress_report_delay = Duration::from_secs(60);
+    })
+    .await;
 
     env.repo.write(
         "app/cm.yaml",
@@ -162,6 +166,9 @@ async fn unchanged_builds_skip_the_dry_run_until_someone_else_changes_an_object(
     assert_eq!(cm_writes.len(), 1, "one apply: {cm_writes:?}");
     assert!(cm_writes[0].starts_with("PATCH "), "{cm_writes:?}");
     assert_eq!(requests("/deployments/web"), Vec::<String>::new());
+    // A reconcile that ends before the progress report is due writes its status once.
+    let status_writes = requests("/kustomizations/web/status");
+    assert_eq!(status_writes.len(), 1, "{status_writes:?}");
     // The new artifact came from the store of the GitRepository watch, not a read.
     let source_reads: Vec<String> = requests("/gitrepositories/repo ")
         .into_iter()

@@ -28,8 +28,12 @@ use serde_json::{Value, json};
 
 use super::{build, decryption, deps, policy, source};
 use crate::{
-    clients::Target, clock, context::Context, drift::CleanKey, events::EventType,
-    status::patch_status,
+    clients::Target,
+    clock,
+    context::Context,
+    drift::CleanKey,
+    events::EventType,
+    status::{DeferredStatus, Written, patch_status, patch_status_from},
 };
 
 /// Errors the controller runtime retries with backoff: the status could not be written.
@@ -107,6 +111,8 @@ struct Run<'a> {
     namespace: String,
     saved: KustomizationStatus,
     status: KustomizationStatus,
+    /// The `Reconciling` status, written if this reconcile takes long enough to show it.
+    progress: Option<DeferredStatus<KustomizationStatus>>,
     failed: bool,
 }
 
@@ -122,6 +128,7 @@ impl<'a> Run<'a> {
             namespace,
             saved: status.clone(),
             status,
+            progress: None,
             failed: false,
         }
     }
@@ -131,13 +138,28 @@ impl<'a> Run<'a> {
     }
 
     async fn save(&mut self) -> Result<(), Error> {
-        patch_status(&self.api, &self.name, &self.saved, &self.status)
-            .await
-            .map_err(|source| Error::Write {
-                namespace: self.namespace.clone(),
-                name: self.name.clone(),
-                source: Box::new(source),
-            })?;
+        let written = match self.progress.take() {
+            Some(progress) => progress.settle().await,
+            None => (KustomizationStatus::default(), Written::No),
+        };
+        let result = match written {
+            (_, Written::No) => {
+                patch_status(&self.api, &self.name, &self.saved, &self.status).await
+            }
+            (reported, Written::Yes) => {
+                self.saved = reported;
+                patch_status(&self.api, &self.name, &self.saved, &self.status).await
+            }
+            (reported, Written::Unknown) => {
+                let olds = [&self.saved, &reported];
+                patch_status_from(&self.api, &self.name, &olds, &self.status).await
+            }
+        };
+        result.map_err(|source| Error::Write {
+            namespace: self.namespace.clone(),
+            name: self.name.clone(),
+            source: Box::new(source),
+        })?;
         self.saved = self.status.clone();
         Ok(())
     }
@@ -399,9 +421,7 @@ impl<'a> Run<'a> {
             return Ok(revision);
         }
 
-        self.mark_progressing(&revision, timeout)
-            .await
-            .map_err(|e| with_rev(Failure::new(reason::RECONCILIATION_FAILED, e)))?;
+        self.mark_progressing(&revision, timeout);
         let mark = self.ctx.drift.mark(&self.object_ref());
         // Objects whose manifest is as last applied and which the watcher still sees as that
         // apply left them skip their dry-run, for at most one interval; a reconcile someone
@@ -530,14 +550,16 @@ impl<'a> Run<'a> {
         }
     }
 
-    async fn mark_progressing(&mut self, revision: &str, timeout: Duration) -> Result<(), Error> {
+    /// Marks the reconcile of a new revision in progress; the mark is written once the
+    /// reconcile has run for the configured delay, or with the next status write.
+    fn mark_progressing(&mut self, revision: &str, timeout: Duration) {
         let up_to_date = condition::is_true(&self.status.conditions, condition::READY)
             && self.status.last_applied_revision.as_deref() == Some(revision)
             && self.status.observed_generation == self.ks.metadata.generation;
         self.status.last_attempted_revision = Some(revision.to_owned());
         if up_to_date {
             // A re-sync of what is already applied (interval, drift): no progress to report.
-            return Ok(());
+            return;
         }
         let message = format!(
             "Fetching manifests for revision {revision} with a timeout of {}",
@@ -555,7 +577,13 @@ impl<'a> Run<'a> {
             reason::PROGRESSING,
             "Reconciliation in progress",
         );
-        self.save().await
+        self.progress = Some(DeferredStatus::schedule(
+            self.api.clone(),
+            self.name.clone(),
+            self.saved.clone(),
+            self.status.clone(),
+            self.ctx.config.progress_report_delay,
+        ));
     }
 
     async fn render(

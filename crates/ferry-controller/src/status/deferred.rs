@@ -1,0 +1,97 @@
+//! A progress report that is written only if the work it announces outlasts a delay.
+//!
+//! Flux writes `Reconciling=True` before every apply of a new revision. For the many reconciles
+//! that end in a few milliseconds that write is pure cost: a PATCH, a watch event to every
+//! watcher of the kind, a decode in the controller's own watch, and nobody sees it before the
+//! final status replaces it. Deferring it keeps it visible for the reconciles people can watch
+//! (health waits, slow applies) and drops it for the others.
+
+use std::time::Duration;
+
+use kube::{Api, Resource};
+use serde::{Serialize, de::DeserializeOwned};
+use tokio::{sync::oneshot, task::JoinHandle};
+
+use super::patch_status;
+
+/// Whether a deferred status reached the server.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Written {
+    /// It was never sent: the work ended first.
+    No,
+    Yes,
+    /// It was sent and failed; the server may or may not hold it.
+    Unknown,
+}
+
+/// A status write scheduled after a delay; [`DeferredStatus::settle`] cancels it if it has not
+/// started and waits for it otherwise, so a later write can never be overtaken by it.
+pub struct DeferredStatus<S> {
+    reported: S,
+    cancel: oneshot::Sender<()>,
+    task: AbortOnDrop,
+}
+
+impl<S> DeferredStatus<S>
+where
+    S: Serialize + Clone + Send + Sync + 'static,
+{
+    /// Writes `reported` over `saved` (the status the server holds) on `name` once `delay` has
+    /// passed, unless settled before.
+    pub fn schedule<K>(api: Api<K>, name: String, saved: S, reported: S, delay: Duration) -> Self
+    where
+        K: Resource + Clone + DeserializeOwned + std::fmt::Debug + Send + Sync + 'static,
+    {
+        let (cancel, cancelled) = oneshot::channel::<()>();
+        let status = reported.clone();
+        let task = tokio::spawn(async move {
+            tokio::select! {
+                biased;
+                _ = cancelled => return Written::No,
+                () = tokio::time::sleep(delay) => {}
+            }
+            match patch_status(&api, &name, &saved, &status).await {
+                Ok(()) => Written::Yes,
+                Err(error) => {
+                    tracing::debug!(%name, %error, "progress not reported");
+                    Written::Unknown
+                }
+            }
+        });
+        Self {
+            reported,
+            cancel,
+            task: AbortOnDrop(Some(task)),
+        }
+    }
+
+    /// Cancels the write if it has not started, or waits for it to end. Returns the status it
+    /// reports and whether the server got it.
+    pub async fn settle(self) -> (S, Written) {
+        // The task may have ended already (the write done); then nobody listens.
+        let _ = self.cancel.send(());
+        let written = self.task.join().await;
+        (self.reported, written)
+    }
+}
+
+/// The write's task, stopped when a reconcile is dropped midway (shutdown, lost leadership) so
+/// that nothing is written after it.
+struct AbortOnDrop(Option<JoinHandle<Written>>);
+
+impl AbortOnDrop {
+    async fn join(mut self) -> Written {
+        match self.0.take() {
+            Some(task) => task.await.unwrap_or(Written::Unknown),
+            None => Written::Unknown,
+        }
+    }
+}
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        if let Some(task) = self.0.take() {
+            task.abort();
+        }
+    }
+}
