@@ -15,6 +15,7 @@ pub mod leader;
 pub mod metrics;
 pub mod receiver;
 pub mod status;
+mod watch;
 
 use std::{future::Future, sync::Arc};
 

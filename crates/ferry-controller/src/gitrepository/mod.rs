@@ -147,10 +147,7 @@ pub async fn run(
     let (reader, writer) = reflector::store();
     let main = reflector::reflector(
         writer,
-        watcher(
-            Api::<GitRepository>::all(client.clone()),
-            watcher::Config::default(),
-        ),
+        crate::watch::without_managed_fields(Api::<GitRepository>::all(client.clone())),
     )
     .default_backoff()
     .touched_objects()

@@ -204,10 +204,7 @@ pub async fn run(
     let mut readiness = ReadinessTracker::new(dependents);
     let main = reflector::reflector(
         writer,
-        watcher(
-            Api::<Kustomization>::all(client.clone()),
-            watcher::Config::default(),
-        ),
+        crate::watch::without_managed_fields(Api::<Kustomization>::all(client.clone())),
     )
     .default_backoff()
     .inspect_ok(move |event| readiness.observe(event))
@@ -219,10 +216,7 @@ pub async fn run(
     *ctx.sources.write().unwrap_or_else(|p| p.into_inner()) = Some(sources_reader);
     let sources = reflector::reflector(
         sources_writer,
-        watcher(
-            Api::<GitRepository>::all(client),
-            watcher::Config::default(),
-        ),
+        crate::watch::without_managed_fields(Api::<GitRepository>::all(client)),
     )
     .default_backoff()
     .applied_objects()

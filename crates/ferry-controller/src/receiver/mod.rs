@@ -36,9 +36,7 @@ use futures::StreamExt;
 use k8s_openapi::api::core::v1::Secret;
 use kube::{
     Api, ResourceExt,
-    runtime::{
-        Controller, PredicateConfig, WatchStreamExt, controller::Action, reflector, watcher,
-    },
+    runtime::{Controller, PredicateConfig, WatchStreamExt, controller::Action, reflector},
 };
 use sha2::{Digest, Sha256};
 
@@ -353,10 +351,7 @@ pub async fn run(
     let (store, writer) = reflector::store();
     let receivers = reflector::reflector(
         writer,
-        watcher(
-            Api::<Receiver>::all(client.clone()),
-            watcher::Config::default(),
-        ),
+        crate::watch::without_managed_fields(Api::<Receiver>::all(client.clone())),
     )
     .default_backoff()
     .touched_objects()
