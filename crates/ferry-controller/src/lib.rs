@@ -15,6 +15,8 @@ pub mod leader;
 pub mod metrics;
 pub mod receiver;
 pub mod status;
+#[cfg(test)]
+mod test_support;
 mod watch;
 
 use std::{future::Future, sync::Arc};

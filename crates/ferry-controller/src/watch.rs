@@ -28,29 +28,13 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::test_support::server_with_repository;
     use ferry_api::GitRepository;
-    use ferry_test::{
-        apiserver::TestApiServer,
-        cluster::{create_namespace, install_crds},
-    };
     use futures::TryStreamExt;
-    use kube::api::PostParams;
 
     #[tokio::test]
     async fn watched_objects_come_without_managed_fields() {
-        let server = TestApiServer::start().await;
-        let client = server.client().await;
-        install_crds(&client).await;
-        create_namespace(&client, "flux-system").await;
-        let api: Api<GitRepository> = Api::namespaced(client.clone(), "flux-system");
-        let repo: GitRepository = serde_json::from_value(serde_json::json!({
-            "apiVersion": "source.toolkit.fluxcd.io/v1",
-            "kind": "GitRepository",
-            "metadata": {"name": "repo", "namespace": "flux-system"},
-            "spec": {"url": "https://example.com/repo.git", "interval": "1m"},
-        }))
-        .unwrap();
-        api.create(&PostParams::default(), &repo).await.unwrap();
+        let (_server, client, api) = server_with_repository().await;
         let stored = api.get("repo").await.unwrap();
         assert!(
             !stored

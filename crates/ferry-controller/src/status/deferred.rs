@@ -95,3 +95,47 @@ impl Drop for AbortOnDrop {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::test_support::server_with_repository;
+    use ferry_api::source::GitRepositoryStatus;
+
+    #[tokio::test]
+    async fn the_status_is_written_only_when_the_work_outlasts_the_delay() {
+        let (_server, _client, api) = server_with_repository().await;
+        let saved = GitRepositoryStatus::default();
+        let reported = GitRepositoryStatus {
+            last_handled_reconcile_at: Some("in progress".to_owned()),
+            ..GitRepositoryStatus::default()
+        };
+        let held = || async {
+            let repo = api.get_status("repo").await.unwrap();
+            repo.status.unwrap_or_default().last_handled_reconcile_at
+        };
+        let schedule = |delay: Duration| {
+            DeferredStatus::schedule(
+                api.clone(),
+                "repo".to_owned(),
+                saved.clone(),
+                reported.clone(),
+                delay,
+            )
+        };
+
+        // Settled before the delay: never sent.
+        let (status, written) = schedule(Duration::from_secs(60)).settle().await;
+        assert_eq!((status, written), (reported.clone(), Written::No));
+        // Dropped (a reconcile abandoned midway): never sent either.
+        drop(schedule(Duration::from_millis(50)));
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        assert_eq!(held().await, None);
+
+        // Outlasted: written, and settling reports it.
+        let report = schedule(Duration::from_millis(10));
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        assert_eq!(report.settle().await.1, Written::Yes);
+        assert_eq!(held().await.as_deref(), Some("in progress"));
+    }
+}
