@@ -76,6 +76,8 @@ pub struct Context {
     pub metrics: Metrics,
     pub drift: DriftWatcher,
     pub clients: ClientCache,
+    /// Where builds run.
+    pub cpu: crate::cpu::CpuBound,
     /// The GitRepositories as the running Kustomization controller's watch of them sees them
     /// (none while it is not running: a store nobody feeds would go stale).
     pub sources:
@@ -95,6 +97,7 @@ impl Context {
             recorder: Recorder::new(client.clone(), "kustomize-controller"),
             artifacts: ArtifactFetcher::new(config.artifact_cache_dir.clone()),
             clients: ClientCache::new(kube_config, client.clone(), resources.clone()),
+            cpu: crate::cpu::CpuBound::per_core(),
             client,
             config,
             resources,

@@ -6,6 +6,7 @@ pub mod artifact;
 pub mod clients;
 mod clock;
 pub mod context;
+pub mod cpu;
 pub mod drift;
 pub mod envsubst;
 pub mod events;

@@ -59,6 +59,8 @@ use kube::{
 };
 use serde_json::Value;
 
+use crate::cpu::CpuBound;
+
 /// The annotation that names the policies directory in the source.
 pub const POLICY_PATH_ANNOTATION: &str = "ferry.dev/policy-path";
 /// The annotation that takes the constraints of the cluster (value [`POLICY_FROM_CLUSTER`]).
@@ -152,6 +154,7 @@ pub enum Verdict {
 /// Runs the gate: reads the policies (`artifact/<path>` and/or the cluster's), the live objects
 /// they need, and evaluates them on `objects`, the rendered objects about to be applied.
 pub async fn check(
+    cpu: &CpuBound,
     gate: &Gate,
     artifact: &Path,
     client: &Client,
@@ -164,7 +167,7 @@ pub async fn check(
     }
     let path = gate.path.clone();
     let artifact = artifact.to_path_buf();
-    let set = blocking(move || {
+    let set = blocking(cpu, move || {
         if let Some(path) = path {
             documents.extend(source_policies(&artifact, &path)?);
         }
@@ -173,7 +176,7 @@ pub async fn check(
     .await?;
     let live = live_objects(client, resources, objects, uses_inventory(&set)).await?;
     let objects = objects.to_vec();
-    blocking(move || {
+    blocking(cpu, move || {
         let (reviews, inventory) = live.reviews_and_inventory(objects);
         Ok(verdict(&set.evaluate(&reviews, &inventory)))
     })
@@ -181,9 +184,10 @@ pub async fn check(
 }
 
 async fn blocking<T: Send + 'static>(
+    cpu: &CpuBound,
     work: impl FnOnce() -> Result<T, PolicyError> + Send + 'static,
 ) -> Result<T, PolicyError> {
-    tokio::task::spawn_blocking(work)
+    cpu.run(work)
         .await
         .map_err(|e| PolicyError::Task(e.to_string()))?
 }

@@ -608,12 +608,13 @@ impl<'a> Run<'a> {
             self.ctx.config.strict_substitution,
         )
         .await?;
-        let mut objects = tokio::task::spawn_blocking(move || {
-            build::render(&dir, &overrides, filter, dir_cache, substitution.as_ref())
-        })
-        .await
-        .map_err(|e| format!("build task failed: {e}"))?
-        .map_err(|e| e.to_string())?;
+        let mut objects = self
+            .ctx
+            .cpu
+            .run(move || build::render(&dir, &overrides, filter, dir_cache, substitution.as_ref()))
+            .await
+            .map_err(|e| format!("build task failed: {e}"))?
+            .map_err(|e| e.to_string())?;
         let encrypted = decryption::still_encrypted(&objects);
         if !encrypted.is_empty() {
             return Err(format!(
@@ -655,9 +656,16 @@ impl<'a> Run<'a> {
         } else {
             target.client.clone()
         };
-        let verdict = policy::check(&gate, artifact, &client, &target.resources, objects)
-            .await
-            .map_err(|e| denied(&e))?;
+        let verdict = policy::check(
+            &self.ctx.cpu,
+            &gate,
+            artifact,
+            &client,
+            &target.resources,
+            objects,
+        )
+        .await
+        .map_err(|e| denied(&e))?;
         match verdict {
             policy::Verdict::Deny(message) => Err(Failure::new(reason::POLICY_VIOLATION, message)),
             policy::Verdict::Pass(warnings) if !warnings.is_empty() => {

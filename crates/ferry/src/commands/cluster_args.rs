@@ -57,10 +57,11 @@ impl ClusterArgs {
 
 /// Runs an async command on a fresh multi-threaded runtime.
 ///
-/// The blocking pool is capped at one thread per core (at least 4, as file I/O waits there
-/// too): builds run there and are CPU-bound, so more threads add nothing but glibc malloc
-/// arenas, whose fragmentation grows the controller's RSS (tokio's default allows 512 threads;
-/// 8 on 2 cores left the loop benchmark's controller at 105 MiB, 4 at 97 MiB).
+/// The blocking pool is capped at one thread per core (at least 4, as git fetches and file I/O
+/// wait there): more threads add nothing but glibc malloc arenas, whose fragmentation grows the
+/// controller's RSS (tokio's default allows 512 threads; 8 on 2 cores left the loop benchmark's
+/// controller at 105 MiB, 4 at 97 MiB). Builds on it are further held to one per core by
+/// `ferry_controller::cpu::CpuBound`.
 pub fn block_on<F: std::future::Future>(future: F) -> anyhow::Result<F::Output> {
     let cores = std::thread::available_parallelism().map_or(2, usize::from);
     let runtime = tokio::runtime::Builder::new_multi_thread()
