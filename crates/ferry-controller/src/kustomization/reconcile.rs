@@ -138,19 +138,20 @@ impl<'a> Run<'a> {
     }
 
     async fn save(&mut self) -> Result<(), Error> {
-        let written = match self.progress.take() {
-            Some(progress) => progress.settle().await,
-            None => (KustomizationStatus::default(), Written::No),
+        // A progress report still pending is settled first: it must never land after this.
+        let settled = match self.progress.take() {
+            Some(progress) => Some(progress.settle().await),
+            None => None,
         };
-        let result = match written {
-            (_, Written::No) => {
+        let result = match settled {
+            None | Some((_, Written::No)) => {
                 patch_status(&self.api, &self.name, &self.saved, &self.status).await
             }
-            (reported, Written::Yes) => {
+            Some((reported, Written::Yes)) => {
                 self.saved = reported;
                 patch_status(&self.api, &self.name, &self.saved, &self.status).await
             }
-            (reported, Written::Unknown) => {
+            Some((reported, Written::Unknown)) => {
                 let olds = [&self.saved, &reported];
                 patch_status_from(&self.api, &self.name, &olds, &self.status).await
             }
