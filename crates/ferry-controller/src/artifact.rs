@@ -3,11 +3,15 @@
 //! trees are cached by digest and shared read-only between reconciles, so a thousand
 //! Kustomizations of one revision download and unpack it once. A new revision of a source is
 //! unpacked over the tree of its previous one when nobody holds that any more ([`Tree`]), which
-//! writes only the files the commit changed.
+//! writes only the files the commit changed; trees that are neither held nor the newest of
+//! their source are removed.
 
 mod extract;
+mod trees;
 
 pub use extract::{ContentHash, Contents, Extracted, content_hash, normalized};
+
+use trees::Trees;
 
 use std::{
     collections::{HashMap, VecDeque},
@@ -98,8 +102,8 @@ pub struct ArtifactFetcher {
     gates: Arc<std::sync::Mutex<HashMap<String, Arc<Mutex<()>>>>>,
     /// What the latest artifacts extracted by this process hold, newest last.
     kept: Arc<std::sync::Mutex<VecDeque<Kept>>>,
-    /// The trees handed out, by digest hex: one that is held is never unpacked over.
-    held: Arc<std::sync::Mutex<HashMap<String, Weak<PathBuf>>>>,
+    /// The trees handed out and the sources they belong to (see [`Trees`]).
+    trees: Arc<std::sync::Mutex<Trees>>,
     /// What the directories of the latest artifacts built build to, newest last, by digest:
     /// the bases a thousand overlays share are built once per artifact.
     builds: Arc<std::sync::Mutex<KeptBuilds>>,
@@ -122,7 +126,7 @@ impl ArtifactFetcher {
             cache_dir: cache_dir.into(),
             gates: Arc::default(),
             kept: Arc::default(),
-            held: Arc::default(),
+            trees: Arc::default(),
             builds: Arc::default(),
         }
     }
@@ -175,8 +179,8 @@ impl ArtifactFetcher {
 
     /// A hold on the tree of `hex`, if it is extracted.
     fn hold(&self, hex: &str) -> Option<Tree> {
-        let mut held = self.held.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(dir) = held.get(hex).and_then(Weak::upgrade) {
+        let mut trees = self.trees.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(dir) = trees.held.get(hex).and_then(Weak::upgrade) {
             return Some(Tree(dir));
         }
         let dir = self.cache_dir.join(hex);
@@ -184,7 +188,7 @@ impl ArtifactFetcher {
             return None;
         }
         let dir = Arc::new(dir);
-        held.insert(hex.to_owned(), Arc::downgrade(&dir));
+        trees.held.insert(hex.to_owned(), Arc::downgrade(&dir));
         Some(Tree(dir))
     }
 
@@ -232,7 +236,7 @@ impl ArtifactFetcher {
                 return Err(failed(reason));
             }
         };
-        let tree = self.publish(hex, &staging).map_err(failed)?;
+        let tree = self.publish(hex, &lineage, &staging).map_err(failed)?;
         self.remember(digest, &lineage, extracted);
         Ok(tree)
     }
@@ -248,12 +252,12 @@ impl ArtifactFetcher {
                 .map(|k| (k.digest.clone(), Arc::clone(&k.extracted)))
                 .collect()
         };
-        let mut held = self.held.lock().unwrap_or_else(|p| p.into_inner());
+        let mut trees = self.trees.lock().unwrap_or_else(|p| p.into_inner());
         for (previous, extracted) in candidates {
             let Ok(hex) = hex_of(&previous) else {
                 continue;
             };
-            if held.get(hex).is_some_and(|w| w.strong_count() > 0) {
+            if trees.is_held(hex) {
                 continue;
             }
             let dir = self.cache_dir.join(hex);
@@ -262,8 +266,8 @@ impl ArtifactFetcher {
             }
             let _ = std::fs::remove_dir_all(staging);
             if std::fs::rename(&dir, staging).is_ok() {
-                held.remove(hex);
-                drop(held);
+                trees.forget(hex);
+                drop(trees);
                 // Its directory results name files that are no longer there.
                 let mut builds = self.builds.lock().unwrap_or_else(|p| p.into_inner());
                 builds.retain(|(d, _)| *d != previous);
@@ -273,10 +277,11 @@ impl ArtifactFetcher {
         None
     }
 
-    /// Renames the unpacked `staging` to the tree of `hex` and holds it.
-    fn publish(&self, hex: &str, staging: &Path) -> Result<Tree, String> {
+    /// Renames the unpacked `staging` to the tree of `hex`, the newest of `lineage`, and holds
+    /// it; then removes the trees that are neither held nor the newest of their source.
+    fn publish(&self, hex: &str, lineage: &str, staging: &Path) -> Result<Tree, String> {
         let dir = self.cache_dir.join(hex);
-        let mut held = self.held.lock().unwrap_or_else(|p| p.into_inner());
+        let mut trees = self.trees.lock().unwrap_or_else(|p| p.into_inner());
         if dir.is_dir() {
             // Another process sharing the cache (a restarted controller) got there first.
             let _ = std::fs::remove_dir_all(staging);
@@ -285,8 +290,44 @@ impl ArtifactFetcher {
             return Err(err.to_string());
         }
         let dir = Arc::new(dir);
-        held.insert(hex.to_owned(), Arc::downgrade(&dir));
+        trees.held.insert(hex.to_owned(), Arc::downgrade(&dir));
+        trees.set_newest(hex, lineage);
+        let stale = trees.stale();
+        // Renamed away while the lock is held, so that nobody takes a hold on a tree being
+        // deleted; deleting a thousand files takes longer and happens off the lock.
+        let mut trash = Vec::new();
+        for stale_hex in &stale {
+            trees.forget(stale_hex);
+            let doomed = self
+                .cache_dir
+                .join(format!(".trash.{stale_hex}.{}", std::process::id()));
+            if std::fs::rename(self.cache_dir.join(stale_hex), &doomed).is_ok() {
+                trash.push(doomed);
+            }
+        }
+        drop(trees);
+        if !stale.is_empty() {
+            self.forget_builds_and_gates(&stale);
+        }
+        if !trash.is_empty() {
+            tokio::task::spawn_blocking(move || {
+                for dir in trash {
+                    let _ = std::fs::remove_dir_all(dir);
+                }
+            });
+        }
         Ok(Tree(dir))
+    }
+
+    /// Drops what is kept for the trees of `hexes`, which are gone.
+    fn forget_builds_and_gates(&self, hexes: &[String]) {
+        let gone = |digest: &str| hex_of(digest).is_ok_and(|h| hexes.iter().any(|x| x == h));
+        let mut builds = self.builds.lock().unwrap_or_else(|p| p.into_inner());
+        builds.retain(|(digest, _)| !gone(digest));
+        drop(builds);
+        let mut gates = self.gates.lock().unwrap_or_else(|p| p.into_inner());
+        // A gate somebody waits on stays; it is dropped with a later tree of its own.
+        gates.retain(|hex, gate| !hexes.contains(hex) || Arc::strong_count(gate) > 1);
     }
 
     fn gate(&self, hex: &str) -> Arc<Mutex<()>> {
@@ -352,6 +393,7 @@ fn lineage(url: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::collections::BTreeSet;
 
     fn tarball(entries: &[(&str, &[u8])]) -> Vec<u8> {
         let mut builder = tar::Builder::new(flate2::write::GzEncoder::new(
@@ -490,6 +532,74 @@ mod tests {
             2,
             "what the third holds is remembered"
         );
+    }
+
+    /// Old trees do not pile up: one that was held when a newer revision came is removed, once
+    /// released, by the next publish; the newest tree of every source stays.
+    #[tokio::test]
+    async fn trees_neither_held_nor_newest_of_their_source_are_removed() {
+        let revisions: Vec<Vec<u8>> = ["one", "two", "three", "four"]
+            .iter()
+            .map(|v| tarball(&[("base/cm.yaml", v.as_bytes())]))
+            .collect();
+        let other = tarball(&[("other.yaml", b"another source")]);
+        let digest = |b: &[u8]| format!("sha256:{}", hex::encode(Sha256::digest(b)));
+        let mut bodies: Vec<(String, Vec<u8>)> = revisions
+            .iter()
+            .enumerate()
+            .map(|(i, b)| (format!("/gitrepository/ns/repo/{i}.tar.gz"), b.clone()))
+            .collect();
+        bodies.push(("/gitrepository/ns/other/0.tar.gz".to_owned(), other.clone()));
+        let (base, _) = serve_paths(bodies.clone()).await;
+        let cache = tempfile::tempdir().unwrap();
+        let fetcher = ArtifactFetcher::new(cache.path());
+        let fetch = |i: usize| {
+            let fetcher = fetcher.clone();
+            let (url, digest) = (format!("{base}{}", bodies[i].0), digest(&bodies[i].1));
+            async move { fetcher.fetch(&url, &digest).await.unwrap() }
+        };
+        let entries = || -> BTreeSet<String> {
+            std::fs::read_dir(cache.path())
+                .unwrap()
+                .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+                .collect()
+        };
+        let hex = |b: &[u8]| digest(b).trim_start_matches("sha256:").to_owned();
+
+        let other_tree = fetch(4).await;
+        drop(other_tree);
+        let first = fetch(0).await;
+        // Held while the next two revisions come: they are unpacked beside it.
+        let second = fetch(1).await;
+        let third = fetch(2).await;
+        drop(second);
+        assert!(cache.path().join(hex(&revisions[0])).is_dir(), "still held");
+        drop((first, third));
+        let fourth = fetch(3).await;
+        assert_eq!(
+            std::fs::read_to_string(fourth.join("base/cm.yaml")).unwrap(),
+            "four"
+        );
+        // The third was unpacked over; the first and second, released, were removed.
+        wait_until_gone(&entries, ".trash.").await;
+        assert_eq!(
+            entries(),
+            BTreeSet::from([hex(&revisions[3]), hex(&other)]),
+            "the newest tree of each source"
+        );
+        assert!(fetcher.cached(&digest(&revisions[0])).is_none());
+    }
+
+    /// Waits (up to 5 s) until no entry starts with `prefix`: the removal of renamed-away trees
+    /// runs in the background.
+    async fn wait_until_gone(entries: &impl Fn() -> BTreeSet<String>, prefix: &str) {
+        for _ in 0..100 {
+            if !entries().iter().any(|e| e.starts_with(prefix)) {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("{prefix}* still there: {:?}", entries());
     }
 
     /// Many reconciles asking for one new revision at once (a thousand Kustomizations on one
