@@ -269,8 +269,7 @@ impl ArtifactFetcher {
                 trees.forget(hex);
                 drop(trees);
                 // Its directory results name files that are no longer there.
-                let mut builds = self.builds.lock().unwrap_or_else(|p| p.into_inner());
-                builds.retain(|(d, _)| *d != previous);
+                self.forget_builds_and_gates(&[hex.to_owned()]);
                 return Some(extracted);
             }
         }
@@ -319,7 +318,8 @@ impl ArtifactFetcher {
         Ok(Tree(dir))
     }
 
-    /// Drops what is kept for the trees of `hexes`, which are gone.
+    /// Drops what is kept for the trees of `hexes`, which are gone (removed, or moved to be
+    /// unpacked over).
     fn forget_builds_and_gates(&self, hexes: &[String]) {
         let gone = |digest: &str| hex_of(digest).is_ok_and(|h| hexes.iter().any(|x| x == h));
         let mut builds = self.builds.lock().unwrap_or_else(|p| p.into_inner());
