@@ -150,17 +150,7 @@ impl Loader {
     /// The cycle error [`Loader::child`] would give for `dir`, a directory entered beneath this
     /// root, with the kustomizations that led here (a kept result was built through others).
     pub fn check_cycle(&self, dir: &Path) -> Result<(), LoadError> {
-        match self
-            .ancestors
-            .iter()
-            .find(|visited| has_prefix(visited, dir))
-        {
-            Some(visited) => Err(LoadError::Cycle {
-                candidate: dir.to_path_buf(),
-                visited: visited.clone(),
-            }),
-            None => Ok(()),
-        }
+        cycle(self.ancestors.iter(), dir)
     }
 
     /// The path a relative file name denotes, cleaned but not resolved (for messages).
@@ -229,14 +219,10 @@ impl Loader {
             self.display_path(rel)
         };
         let root = confirm_dir(&dir)?;
-        for visited in std::iter::once(&self.root).chain(self.ancestors.iter()) {
-            if has_prefix(visited, &root) {
-                return Err(LoadError::Cycle {
-                    candidate: root,
-                    visited: visited.clone(),
-                });
-            }
-        }
+        cycle(
+            std::iter::once(&self.root).chain(self.ancestors.iter()),
+            &root,
+        )?;
         let mut ancestors = self.ancestors.clone();
         ancestors.push(self.root.clone());
         Ok(Loader {
@@ -258,6 +244,20 @@ fn confirm_dir(dir: &Path) -> Result<PathBuf, LoadError> {
         Err(_) => Err(LoadError::MissingDirectory {
             path: dir.to_path_buf(),
         }),
+    }
+}
+
+/// The cycle error for entering `candidate` from the roots `visited`: one of them lies inside it.
+fn cycle<'a>(
+    mut visited: impl Iterator<Item = &'a PathBuf>,
+    candidate: &Path,
+) -> Result<(), LoadError> {
+    match visited.find(|visited| has_prefix(visited, candidate)) {
+        Some(visited) => Err(LoadError::Cycle {
+            candidate: candidate.to_path_buf(),
+            visited: visited.clone(),
+        }),
+        None => Ok(()),
     }
 }
 
