@@ -2,13 +2,14 @@
 //! update, patch and delete with the real server's rules (names, namespaces, optimistic
 //! concurrency, generation, status subresource, finalizers, deletion propagation, dry run).
 
-use std::sync::Arc;
+use std::{borrow::Cow, sync::Arc};
 
 use serde_json::{Map, Value, json};
 
 use crate::{
     merge,
     meta::{self, metadata_mut},
+    parts,
     patch::{self, PatchType},
     resources::{Registry, ResourceInfo},
     schema,
@@ -60,9 +61,37 @@ pub struct DeleteOptions {
 
 /// The result of a write: the object and warnings to return in `Warning` headers.
 pub struct WriteOutcome {
-    pub object: Value,
+    pub object: Written,
     pub created: bool,
     pub warnings: Vec<String>,
+}
+
+/// The object a write left: stored, or only made (a dry run). A stored one is answered with
+/// the JSON the store keeps, which saves encoding it again.
+#[derive(Debug)]
+pub enum Written {
+    Stored(Arc<Stored>),
+    Made(Value),
+}
+
+impl Written {
+    /// The object as a client of `info` reads it.
+    pub fn into_value(self, core: &Core, info: &ResourceInfo) -> Value {
+        match self {
+            Self::Stored(stored) => core.present(info, &stored),
+            Self::Made(value) => value,
+        }
+    }
+
+    /// Its JSON, as a client of `info` reads it.
+    pub fn json(&self, core: &Core, info: &ResourceInfo) -> bytes::Bytes {
+        match self {
+            Self::Stored(stored) => schema::Reader::new(core, info).json(stored),
+            Self::Made(value) => bytes::Bytes::from(
+                serde_json::to_vec(value).expect("a serde_json::Value always serializes"),
+            ),
+        }
+    }
 }
 
 impl WriteOutcome {
@@ -152,20 +181,6 @@ pub fn parse_rv(raw: &str) -> Result<u64, ApiError> {
         .map_err(|_| ApiError::bad_request(format!("invalid resource version: {raw}")))
 }
 
-/// The part of an object whose change bumps `metadata.generation`.
-fn generation_relevant(info: &ResourceInfo, object: &Value) -> Value {
-    let mut copy = object.clone();
-    if let Some(map) = copy.as_object_mut() {
-        map.remove("metadata");
-        map.remove("apiVersion");
-        map.remove("kind");
-        if info.status_subresource {
-            map.remove("status");
-        }
-    }
-    copy
-}
-
 impl Core {
     pub fn new(registry: Registry, store: Store, strategy: strategy::Strategy) -> Self {
         Self {
@@ -194,6 +209,11 @@ impl Core {
     /// schema's defaults (see [`crate::schema::Reader`]).
     pub fn present(&self, info: &ResourceInfo, stored: &Stored) -> Value {
         crate::schema::Reader::new(self, info).value(stored)
+    }
+
+    /// [`Core::present`], borrowed from `stored` when reading changes nothing.
+    pub fn present_ref<'s>(&self, info: &ResourceInfo, stored: &'s Stored) -> Cow<'s, Value> {
+        crate::schema::Reader::new(self, info).value_ref(stored)
     }
 
     pub fn get(
@@ -458,7 +478,7 @@ impl Core {
                 return Err(ApiError::already_exists(&subject(info, &name)));
             }
             return Ok(WriteOutcome {
-                object,
+                object: Written::Made(object),
                 created: true,
                 warnings,
             });
@@ -468,7 +488,7 @@ impl Core {
             .commit(&key, Precondition::Absent, Some(object))
             .map_err(|e| store_error(info, e, &name))?;
         Ok(WriteOutcome {
-            object: self.present(info, &stored),
+            object: Written::Stored(stored),
             created: true,
             warnings,
         })
@@ -510,11 +530,13 @@ impl Core {
             {
                 return Err(ApiError::conflict(&subject(info, name)));
             }
+            let old = self.present_ref(info, &current);
             match self.replace(
                 info,
                 namespace,
                 name,
                 &current,
+                &old,
                 object.clone(),
                 part,
                 opts,
@@ -555,7 +577,7 @@ impl Core {
                 }
                 Err(not_found) => return Err(not_found),
             };
-            let live = self.present(info, &current);
+            let live = self.present_ref(info, &current);
             let patched = patch::apply(self, info, &live, patch_type, &patch_doc, part, opts)?;
             // Strict decoding of the result, as the server decodes the patched object (apply
             // patches: duplicate keys of the patch, checked after the apply).
@@ -586,7 +608,7 @@ impl Core {
                 Managed::Update
             };
             match self.replace(
-                info, namespace, name, &current, patched, part, opts, managed,
+                info, namespace, name, &current, &live, patched, part, opts, managed,
             ) {
                 Err(ReplaceError::Raced) => continue,
                 Err(ReplaceError::Api(e)) => return Err(e),
@@ -597,7 +619,9 @@ impl Core {
     }
 
     /// The common end of update and patch: merge system fields from `current`, run admission and
-    /// write if `current` is still the stored version.
+    /// write if `current` is still the stored version. `old` is `current` as it reads (custom
+    /// resources with their defaults), as the real server decodes it before merging and
+    /// validating.
     #[allow(clippy::too_many_arguments)]
     fn replace(
         &self,
@@ -605,55 +629,31 @@ impl Core {
         namespace: &str,
         name: &str,
         current: &Arc<Stored>,
+        old: &Value,
         mut object: Value,
         part: Part,
         opts: &WriteOptions,
         managed: Managed,
     ) -> Result<WriteOutcome, ReplaceError> {
-        // The stored object as it reads (custom resources with their defaults), as the real
-        // server decodes it before merging and validating.
-        let old_read = self.present(info, current);
-        let old = &old_read;
-        let old_meta = old.get("metadata").cloned().unwrap_or_else(|| json!({}));
+        let old_meta = old.get("metadata");
+        let old_meta_field = |field: &str| old_meta.and_then(|m| m.get(field));
         // Status and finalize writes change only their part; the rest comes from the stored object.
-        object = match part {
-            Part::Main => object,
-            Part::Status => {
-                let mut merged = old.clone();
-                match object.get("status") {
-                    Some(status) => merged["status"] = status.clone(),
-                    None => {
-                        if let Some(m) = merged.as_object_mut() {
-                            m.remove("status");
-                        }
-                    }
-                }
-                if let Some(mf) = object.pointer("/metadata/managedFields") {
-                    metadata_mut(&mut merged).insert("managedFields".into(), mf.clone());
-                }
-                merged
-            }
+        match part {
+            Part::Main => {}
+            Part::Status => parts::keep_only(&mut object, old, "status"),
             Part::Finalize => {
-                let mut merged = old.clone();
-                merged["spec"]["finalizers"] = object
-                    .pointer("/spec/finalizers")
-                    .cloned()
+                let finalizers = object
+                    .pointer_mut("/spec/finalizers")
+                    .map(Value::take)
                     .unwrap_or_else(|| json!([]));
-                merged
-            }
-        };
-        if part == Part::Main && info.status_subresource {
-            match old.get("status") {
-                Some(status) => object["status"] = status.clone(),
-                None => {
-                    if let Some(m) = object.as_object_mut() {
-                        m.remove("status");
-                    }
-                }
+                object = old.clone();
+                object["spec"]["finalizers"] = finalizers;
             }
         }
-        let uid = old_meta
-            .get("uid")
+        if part == Part::Main && info.status_subresource {
+            parts::restore(&mut object, old, "status");
+        }
+        let uid = old_meta_field("uid")
             .and_then(Value::as_str)
             .unwrap_or_default();
         if let Some(body_uid) = object.pointer("/metadata/uid").and_then(Value::as_str)
@@ -680,7 +680,7 @@ impl Core {
                 "deletionGracePeriodSeconds",
                 "generation",
             ] {
-                match old_meta.get(field) {
+                match old_meta_field(field) {
                     Some(v) => meta.insert(field.into(), v.clone()),
                     None => meta.remove(field),
                 };
@@ -716,11 +716,10 @@ impl Core {
                 .map_err(ReplaceError::Api)?;
         }
         if info.has_generation {
-            let old_gen = old_meta
-                .get("generation")
+            let old_gen = old_meta_field("generation")
                 .and_then(Value::as_i64)
                 .unwrap_or(1);
-            let changed = generation_relevant(info, old) != generation_relevant(info, &object);
+            let changed = !parts::same_generation_relevant(info.status_subresource, old, &object);
             metadata_mut(&mut object).insert(
                 "generation".into(),
                 json!(if changed { old_gen + 1 } else { old_gen }),
@@ -738,17 +737,15 @@ impl Core {
                 Value::String(current.rv.to_string()),
             );
             return Ok(WriteOutcome {
-                object: shown,
+                object: Written::Made(shown),
                 created: false,
                 warnings,
             });
         }
         // A no-op write keeps the resourceVersion and sends no event, as the real server does.
-        let mut comparable = current.value.clone();
-        metadata_mut(&mut comparable).remove("resourceVersion");
-        if comparable == object && !finished {
+        if parts::same_but_resource_version(&current.value, &object) && !finished {
             return Ok(WriteOutcome {
-                object: self.present(info, current),
+                object: Written::Stored(Arc::clone(current)),
                 created: false,
                 warnings,
             });
@@ -760,7 +757,7 @@ impl Core {
         );
         match result {
             Ok(stored) => Ok(WriteOutcome {
-                object: self.present(info, &stored),
+                object: Written::Stored(stored),
                 created: false,
                 warnings,
             }),
@@ -937,7 +934,8 @@ impl Core {
                 Err(e) if e.code == 404 => return Ok(None),
                 Err(e) => return Err(e),
             };
-            let mut object = self.present(info, &current);
+            let old = self.present_ref(info, &current);
+            let mut object = Value::clone(&old);
             if !edit(&mut object) {
                 return Ok(Some(object));
             }
@@ -950,6 +948,7 @@ impl Core {
                 namespace,
                 name,
                 &current,
+                &old,
                 object,
                 part,
                 &opts,
@@ -957,7 +956,7 @@ impl Core {
             ) {
                 Err(ReplaceError::Raced) => continue,
                 Err(ReplaceError::Api(e)) => return Err(e),
-                Ok(outcome) => return Ok(Some(outcome.object)),
+                Ok(outcome) => return Ok(Some(outcome.object.into_value(self, info))),
             }
         }
         Err(ApiError::conflict(&subject(info, name)))

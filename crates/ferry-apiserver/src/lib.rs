@@ -33,6 +33,7 @@ mod http;
 pub mod kubeconfig;
 pub mod merge;
 pub mod meta;
+mod parts;
 pub mod patch;
 pub mod protobuf;
 pub mod resources;

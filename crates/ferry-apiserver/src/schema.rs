@@ -11,7 +11,7 @@
 //! 3. reads ([`Reader`]): custom resources get their schema's defaults, so defaults a CRD gains
 //!    later show up without a write.
 
-use std::sync::Arc;
+use std::{borrow::Cow, sync::Arc};
 
 use bytes::Bytes;
 use ferry_schema::{
@@ -275,6 +275,16 @@ impl<'a> Reader<'a> {
             Read::Stored => stored.value.clone(),
             Read::Defaulted(value, _) => value.clone(),
             Read::Fresh(value) => value,
+        }
+    }
+
+    /// [`Reader::value`], borrowed from `stored` when this read changes nothing or was
+    /// worked out before.
+    pub fn value_ref<'s>(&self, stored: &'s Stored) -> Cow<'s, Value> {
+        match self.read(stored) {
+            Read::Stored => Cow::Borrowed(&stored.value),
+            Read::Defaulted(value, _) => Cow::Borrowed(value),
+            Read::Fresh(value) => Cow::Owned(value),
         }
     }
 

@@ -135,7 +135,11 @@ async fn serve_inner(
                 .create(&info, &namespace, object, &opts)?
                 .with_earlier_warnings(strict);
             Ok(with_warnings(
-                json_value(StatusCode::CREATED, &outcome.object),
+                super::json_bytes(
+                    StatusCode::CREATED,
+                    outcome.object.json(core, &info),
+                    "application/json",
+                ),
                 &outcome.warnings,
             ))
         }
@@ -167,7 +171,7 @@ async fn serve_inner(
                 StatusCode::OK
             };
             Ok(with_warnings(
-                json_value(code, &outcome.object),
+                super::json_bytes(code, outcome.object.json(core, &info), "application/json"),
                 &outcome.warnings,
             ))
         }
@@ -192,7 +196,7 @@ async fn serve_inner(
                 StatusCode::OK
             };
             Ok(with_warnings(
-                json_value(code, &outcome.object),
+                super::json_bytes(code, outcome.object.json(core, &info), "application/json"),
                 &outcome.warnings,
             ))
         }
@@ -654,7 +658,7 @@ fn write_replicas(
     let outcome = core.update(info, namespace, name, object, Part::Main, opts)?;
     Ok(json_value(
         StatusCode::OK,
-        &scale_of(info, &outcome.object)?,
+        &scale_of(info, &outcome.object.into_value(core, info))?,
     ))
 }
 

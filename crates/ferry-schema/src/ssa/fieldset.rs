@@ -140,6 +140,48 @@ impl FieldSet {
         self.children.get(pe)
     }
 
+    /// Takes the exact path out of the set, leaving what lies below it.
+    pub fn remove_member(&mut self, path: &[PathElement]) {
+        if let Some(node) = self.node_mut(path) {
+            node.member = false;
+        }
+    }
+
+    /// Takes the path and everything below it out of the set.
+    pub fn remove_subtree(&mut self, path: &[PathElement]) {
+        let Some((last, parents)) = path.split_last() else {
+            *self = FieldSet::new();
+            return;
+        };
+        if let Some(parent) = self.node_mut(parents) {
+            parent.children.remove(last);
+        }
+    }
+
+    /// Keeps only the members strictly below the child `pe` (not `pe` itself).
+    pub fn keep_only_below(&mut self, pe: &PathElement) {
+        let kept = self.children.remove(pe);
+        *self = FieldSet::new();
+        if let Some(mut kept) = kept {
+            kept.member = false;
+            self.children.insert(pe.clone(), kept);
+        }
+    }
+
+    /// Drops the nodes that hold no member, which removals leave behind, so that equal sets
+    /// compare equal.
+    pub fn prune_empty(&mut self) {
+        self.children.retain(|_, child| {
+            child.prune_empty();
+            child.member || !child.children.is_empty()
+        });
+    }
+
+    fn node_mut(&mut self, path: &[PathElement]) -> Option<&mut FieldSet> {
+        path.iter()
+            .try_fold(self, |node, pe| node.children.get_mut(pe))
+    }
+
     /// Every member path, depth first.
     pub fn paths(&self) -> Vec<Path> {
         let mut out = Vec::new();

@@ -218,61 +218,25 @@ const IGNORED_METADATA: &[&str] = &[
     "selfLink",
 ];
 
+/// Leaves out of `set` what a manager never owns: identity and server-set metadata, and the
+/// part of the object the request's (sub)resource does not write.
 fn strip(set: &mut FieldSet, req: &Request<'_>) {
-    let mut ignored = FieldSet::new();
-    ignored.insert(&[PathElement::Field("apiVersion".into())]);
-    ignored.insert(&[PathElement::Field("kind".into())]);
-    ignored.insert(&[PathElement::Field("metadata".into())]);
-    for f in IGNORED_METADATA {
-        ignored.insert(&[
-            PathElement::Field("metadata".into()),
-            PathElement::Field((*f).into()),
-        ]);
+    let field = |name: &str| PathElement::Field(name.to_owned());
+    for top in ["apiVersion", "kind", "metadata"] {
+        set.remove_member(&[field(top)]);
     }
-    let mut stripped = set.difference(&ignored);
-    // Also drop subtrees of the ignored fields (managedFields content, for instance).
+    // The ignored fields go with their subtrees (managedFields content, for instance).
     for f in IGNORED_METADATA {
-        stripped = remove_subtree(
-            stripped,
-            &[
-                PathElement::Field("metadata".into()),
-                PathElement::Field((*f).into()),
-            ],
-        );
+        set.remove_subtree(&[field("metadata"), field(f)]);
     }
-    let status = [PathElement::Field("status".into())];
+    let status = field("status");
     match req.subresource {
-        Some("status") => {
-            // The status subresource owns status only.
-            let mut keep = FieldSet::new();
-            if let Some(sub) = stripped.child(&status[0]) {
-                keep = prefix(sub.clone(), &status);
-            }
-            stripped = keep;
-        }
-        None if req.status_subresource => stripped = remove_subtree(stripped, &status),
+        // The status subresource owns status only.
+        Some("status") => set.keep_only_below(&status),
+        None if req.status_subresource => set.remove_subtree(&[status]),
         _ => {}
     }
-    *set = stripped;
-}
-
-fn prefix(set: FieldSet, path: &[PathElement]) -> FieldSet {
-    let mut out = FieldSet::new();
-    for p in set.paths() {
-        let mut full = path.to_vec();
-        full.extend(p);
-        out.insert(&full);
-    }
-    out
-}
-
-fn remove_subtree(set: FieldSet, path: &[PathElement]) -> FieldSet {
-    let mut under = FieldSet::new();
-    if let Some(sub) = path.iter().try_fold(&set, |s, pe| s.child(pe)) {
-        under = prefix(sub.clone(), path);
-        under.insert(path);
-    }
-    set.difference(&under)
+    set.prune_empty();
 }
 
 /// How a list is merged.
@@ -490,7 +454,7 @@ fn merge_lists(
 }
 
 /// Fields added or changed (with `"."` for new maps and list items, as the API server records
-/// them) and fields removed between two versions of an object.
+/// them) and fields removed between two versions of an object, its managed fields left out.
 fn compare(
     old: Option<&Value>,
     new: Option<&Value>,
@@ -542,9 +506,16 @@ fn cmp(
                 keys.push(k);
             }
         }
+        let in_metadata =
+            depth == 1 && matches!(path.as_slice(), [PathElement::Field(f)] if f == "metadata");
         for k in keys {
             let ov = om.and_then(|m| m.get(k));
             let nv = nm.and_then(|m| m.get(k));
+            // Equal members hold no change, and are most of an object; managed fields are
+            // bookkeeping about the fields, never fields themselves.
+            if ov == nv || (in_metadata && k == "managedFields") {
+                continue;
+            }
             path.push(PathElement::Field(k.clone()));
             // A map or item that appears gets its own "." (not struct fields).
             if ov.is_none() && nv.is_some_and(Value::is_object) && !always_present(s, k) {
@@ -573,16 +544,7 @@ fn cmp(
             return;
         }
         let item_schema = s.and_then(|s| s.items());
-        let keyed = |l: Option<&Vec<Value>>| -> Vec<(PathElement, Value)> {
-            l.map(|l| {
-                l.iter()
-                    .enumerate()
-                    .filter_map(|(i, v)| item_element(&kind, v, i).map(|k| (k, v.clone())))
-                    .collect()
-            })
-            .unwrap_or_default()
-        };
-        let (ol, nl) = (keyed(oa), keyed(na));
+        let (ol, nl) = (keyed_items(&kind, oa), keyed_items(&kind, na));
         let mut keys: Vec<&PathElement> = ol.iter().map(|(k, _)| k).collect();
         for (k, _) in &nl {
             if !keys.contains(&k) {
@@ -590,8 +552,11 @@ fn cmp(
             }
         }
         for k in keys {
-            let ov = ol.iter().find(|(x, _)| x == k).map(|(_, v)| v);
-            let nv = nl.iter().find(|(x, _)| x == k).map(|(_, v)| v);
+            let ov = ol.iter().find(|(x, _)| x == k).map(|(_, v)| *v);
+            let nv = nl.iter().find(|(x, _)| x == k).map(|(_, v)| *v);
+            if ov == nv {
+                continue;
+            }
             path.push(k.clone());
             match (ov, nv) {
                 (None, Some(_)) => changed.insert(path),
@@ -606,6 +571,17 @@ fn cmp(
         return;
     }
     leaf(changed, removed, path);
+}
+
+/// The items of a list with the path element that names each.
+fn keyed_items<'v>(kind: &ListKind, list: Option<&'v Vec<Value>>) -> Vec<(PathElement, &'v Value)> {
+    list.map(|l| {
+        l.iter()
+            .enumerate()
+            .filter_map(|(i, v)| item_element(kind, v, i).map(|k| (k, v)))
+            .collect()
+    })
+    .unwrap_or_default()
 }
 
 /// Removes the member paths of `set` from an object.
@@ -769,15 +745,20 @@ pub fn record_update(
     req: &Request<'_>,
     schema: Option<Schema<'_>>,
 ) -> Result<(), SsaError> {
-    let sent = decode_entries(Some(new))?;
-    let stored = decode_entries(old)?;
+    // Managed fields the client sent replace the stored ones; most writes send back what
+    // they read, which is decoded only once then.
+    let sent_other = old.and_then(|o| o.pointer("/metadata/managedFields"))
+        != new.pointer("/metadata/managedFields");
+    let sent = match sent_other {
+        true => decode_entries(Some(new))?,
+        false => None,
+    };
+    let stored = match sent {
+        Some(_) => None,
+        None => decode_entries(old)?,
+    };
     let mut entries = match (sent, stored) {
-        (Some(sent), _)
-            if old.and_then(|o| o.pointer("/metadata/managedFields"))
-                != new.pointer("/metadata/managedFields") =>
-        {
-            sent
-        }
+        (Some(sent), _) => sent,
         (_, Some(stored)) => stored,
         (_, None) => match old {
             Some(o) => {
@@ -795,9 +776,7 @@ pub fn record_update(
             None => Vec::new(),
         },
     };
-    let old_obj = old.map(without_managed_fields);
-    let new_obj = without_managed_fields(new);
-    let (mut changed, mut removed) = compare(old_obj.as_ref(), Some(&new_obj), schema);
+    let (mut changed, mut removed) = compare(old, Some(new), schema);
     strip(&mut changed, req);
     strip(&mut removed, req);
     let me = |e: &Entry| e.is(req.manager, "Update", req.subresource);
