@@ -4,6 +4,7 @@
 //! `retryInterval`; errors reaching the controller runtime are only those of status writes.
 
 use std::{
+    borrow::Cow,
     collections::{BTreeMap, BTreeSet, HashMap},
     sync::Arc,
     time::{Duration, Instant},
@@ -109,7 +110,9 @@ struct Run<'a> {
     api: Api<Kustomization>,
     name: String,
     namespace: String,
-    saved: KustomizationStatus,
+    /// The status the server holds, as far as this run knows: the watched object's until
+    /// this run writes.
+    saved: Cow<'a, KustomizationStatus>,
     status: KustomizationStatus,
     /// The `Reconciling` status, written if this reconcile takes long enough to show it.
     progress: Option<DeferredStatus<KustomizationStatus>>,
@@ -119,15 +122,18 @@ struct Run<'a> {
 impl<'a> Run<'a> {
     fn new(ks: &'a Kustomization, ctx: &'a Context) -> Self {
         let namespace = ks.namespace().unwrap_or_default();
-        let status = ks.status.clone().unwrap_or_default();
+        let saved = ks
+            .status
+            .as_ref()
+            .map_or_else(|| Cow::Owned(KustomizationStatus::default()), Cow::Borrowed);
         Self {
             ks,
             ctx,
             api: Api::namespaced(ctx.client.clone(), &namespace),
             name: ks.name_any(),
             namespace,
-            saved: status.clone(),
-            status,
+            status: saved.clone().into_owned(),
+            saved,
             progress: None,
             failed: false,
         }
@@ -145,14 +151,14 @@ impl<'a> Run<'a> {
         };
         let result = match settled {
             None | Some((_, Written::No)) => {
-                patch_status(&self.api, &self.name, &self.saved, &self.status).await
+                patch_status(&self.api, &self.name, &*self.saved, &self.status).await
             }
             Some((reported, Written::Yes)) => {
-                self.saved = reported;
-                patch_status(&self.api, &self.name, &self.saved, &self.status).await
+                self.saved = Cow::Owned(reported);
+                patch_status(&self.api, &self.name, &*self.saved, &self.status).await
             }
             Some((reported, Written::Unknown)) => {
-                let olds = [&self.saved, &reported];
+                let olds = [&*self.saved, &reported];
                 patch_status_from(&self.api, &self.name, &olds, &self.status).await
             }
         };
@@ -161,7 +167,7 @@ impl<'a> Run<'a> {
             name: self.name.clone(),
             source: Box::new(source),
         })?;
-        self.saved = self.status.clone();
+        self.saved = Cow::Owned(self.status.clone());
         Ok(())
     }
 
@@ -581,7 +587,7 @@ impl<'a> Run<'a> {
         self.progress = Some(DeferredStatus::schedule(
             self.api.clone(),
             self.name.clone(),
-            self.saved.clone(),
+            self.saved.clone().into_owned(),
             self.status.clone(),
             self.ctx.config.progress_report_delay,
         ));

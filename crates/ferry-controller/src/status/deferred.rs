@@ -9,10 +9,10 @@
 use std::time::Duration;
 
 use kube::{Api, Resource};
-use serde::{Serialize, de::DeserializeOwned};
+use serde::de::DeserializeOwned;
 use tokio::{sync::oneshot, task::JoinHandle};
 
-use super::patch_status;
+use super::{StatusFields, patch_status};
 
 /// Whether a deferred status reached the server.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -34,7 +34,7 @@ pub struct DeferredStatus<S> {
 
 impl<S> DeferredStatus<S>
 where
-    S: Serialize + Clone + Send + Sync + 'static,
+    S: StatusFields + Clone + Send + Sync + 'static,
 {
     /// Writes `reported` over `saved` (the status the server holds) on `name` once `delay` has
     /// passed, unless settled before.
