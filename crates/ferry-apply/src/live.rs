@@ -26,13 +26,16 @@ pub trait LiveCache: Send + Sync {
 }
 
 /// What applying one manifest to an object left: the manifest's hash and the resulting
-/// object's [`crate::drift::fingerprint`] and resourceVersion.
+/// object's [`crate::drift::fingerprint`], resourceVersion and kstatus.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Settled {
     /// [`crate::drift::manifest_hash`] of the object as submitted.
     pub manifest: u64,
     pub fingerprint: u64,
     pub resource_version: String,
+    /// Whether the object the API server answered with was Current by kstatus: a health check
+    /// of that version needs no read of its own before the watch reports it.
+    pub current: bool,
     pub at: Instant,
 }
 
@@ -118,6 +121,7 @@ mod tests {
             manifest: 7,
             fingerprint: 42,
             resource_version: "10".to_owned(),
+            current: true,
             at: Instant::now(),
         };
         let hour = Duration::from_secs(3600);

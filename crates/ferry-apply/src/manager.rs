@@ -375,6 +375,7 @@ impl ResourceManager {
                 resource_version: object::resource_version(result)
                     .unwrap_or_default()
                     .to_owned(),
+                current: crate::health::assess(result).kstatus == crate::health::KStatus::Current,
                 at: std::time::Instant::now(),
             };
             cache.settle(&target.meta, settled);

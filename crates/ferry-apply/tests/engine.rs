@@ -400,6 +400,19 @@ async fn changed_manifests_of_watched_objects_apply_without_a_dry_run() {
     manager.apply(namespace("apps"), &opts).await.unwrap();
     let created = manager.apply(web.clone(), &opts).await.unwrap();
     assert_eq!(created.action, Action::Created);
+    // What the apply left, with its kstatus as the answer showed it: a Deployment just made
+    // has not rolled out; a ConfigMap is Current as soon as it exists.
+    let settled = cache.settled(&meta).unwrap();
+    assert_eq!(
+        Some(settled.resource_version.as_str()),
+        created.resource_version.as_deref()
+    );
+    assert!(!settled.current, "{settled:?}");
+    let config = json!({"apiVersion": "v1", "kind": "ConfigMap",
+        "metadata": {"name": "web", "namespace": "apps"}, "data": {"k": "v"}});
+    manager.apply(config, &opts).await.unwrap();
+    let config_meta = ObjMetadata::parse("apps_web__ConfigMap").unwrap();
+    assert!(cache.settled(&config_meta).unwrap().current);
     let first = read().await;
     cache.saw(&meta, &first);
 

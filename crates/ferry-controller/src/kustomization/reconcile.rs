@@ -921,8 +921,9 @@ impl<'a> Run<'a> {
     }
 
     /// The health targets left after dropping those the drift watcher saw Current at or after
-    /// the version this reconcile's apply (or dry-run) left them at. Only when kstatus alone
-    /// decides (no custom expressions) and the manager reads through the watcher's cache.
+    /// the version this reconcile's apply (or dry-run) left them at, and those the answer to
+    /// that apply showed Current. Only when kstatus alone decides (no custom expressions) and
+    /// the manager reads through the watcher's cache.
     fn not_vouched_current(
         &self,
         manager: &ResourceManager,
@@ -941,8 +942,13 @@ impl<'a> Run<'a> {
             .into_iter()
             .filter(|(meta, _)| {
                 let vouched = applied_at.get(meta).is_some_and(|version| {
-                    self.ctx.drift.lookup(meta).is_some_and(|seen| {
+                    // The watch saw it Current at that version or later, or the answer to the
+                    // apply that made that version was Current (the watch may not have caught up).
+                    let seen = self.ctx.drift.lookup(meta).is_some_and(|seen| {
                         seen.current && ferry_apply::live::at_least(&seen.resource_version, version)
+                    });
+                    seen || self.ctx.drift.settled(meta).is_some_and(|settled| {
+                        settled.current && settled.resource_version == *version
                     })
                 });
                 !vouched
