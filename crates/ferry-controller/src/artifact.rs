@@ -142,7 +142,8 @@ impl ArtifactFetcher {
             kept.push_back(entry);
             return Some(cache);
         }
-        let cache = Arc::new(DirCache::new(dir).ok()?);
+        // Extraction skips symlinks (see `extract`), so none lie below the tree.
+        let cache = Arc::new(DirCache::new(dir).ok()?.without_symlinks());
         if kept.len() == BUILDS_KEPT {
             kept.pop_front();
         }

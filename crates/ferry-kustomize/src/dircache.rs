@@ -10,7 +10,9 @@
 //! (decryption differs between callers), the built-in schema in force before and after (an
 //! `openapi:` field changes it for the rest of the build), and directories below the root the
 //! cache was made for, whose files the caller promises not to change while it uses the cache
-//! (an extracted artifact, named by its digest).
+//! (an extracted artifact, named by its digest). A caller that also knows that no symlinks lie
+//! below that root says so ([`DirCache::without_symlinks`]), and builds then resolve paths below
+//! it without a system call per path component.
 
 use std::{
     collections::HashMap,
@@ -23,6 +25,8 @@ use crate::{loader::LoadRestrictions, target::Accumulator};
 /// Results of building directories below one root; see the module documentation.
 pub struct DirCache {
     root: PathBuf,
+    /// The root again, when the caller promised that no symlinks lie below it.
+    symlink_free: Option<Arc<Path>>,
     built: Mutex<HashMap<DirKey, Arc<Built>>>,
 }
 
@@ -50,8 +54,22 @@ impl DirCache {
     pub fn new(root: &Path) -> std::io::Result<Self> {
         Ok(Self {
             root: std::fs::canonicalize(root)?,
+            symlink_free: None,
             built: Mutex::new(HashMap::new()),
         })
+    }
+
+    /// Promises as well that no symlinks lie below the root (an artifact extracted without
+    /// them), so that builds using the cache resolve the paths below it lexically instead of
+    /// asking the file system about each component.
+    pub fn without_symlinks(mut self) -> Self {
+        self.symlink_free = Some(Arc::from(self.root.as_path()));
+        self
+    }
+
+    /// The root, if no symlinks lie below it.
+    pub(crate) fn symlink_free_root(&self) -> Option<Arc<Path>> {
+        self.symlink_free.clone()
     }
 
     /// How many directory results it holds.

@@ -150,11 +150,12 @@ pub fn build_flux(
     options: &BuildOptions,
 ) -> Result<Vec<serde_json::Value>, Error> {
     let ldr = Loader::new(dir, options.load_restrictions, options.remote.clone())?
-        .with_filter(options.file_filter.clone());
-    let mut k = if has_kustomization(ldr.root()) {
-        kustfile::load(ldr.root())?
-    } else {
-        generated_kustomization(ldr.root())?
+        .with_filter(options.file_filter.clone())
+        .with_symlink_free(options.symlink_free_root());
+    let mut k = match kustfile::find(ldr.root()) {
+        Ok(path) => kustfile::load_file(&path)?,
+        Err(kustfile::KustFileError::Missing { .. }) => generated_kustomization(ldr.root())?,
+        Err(other) => return Err(other.into()),
     };
     overrides.apply_to(&mut k);
     let mut objects = crate::build_kustomization(ldr, k, options)?;

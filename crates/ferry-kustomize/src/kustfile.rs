@@ -63,12 +63,16 @@ pub fn find(dir: &Path) -> Result<PathBuf, KustFileError> {
 
 /// Read and check the kustomization of `dir`.
 pub fn load(dir: &Path) -> Result<Kustomization, KustFileError> {
-    let path = find(dir)?;
-    let bytes = std::fs::read(&path).map_err(|source| KustFileError::Io {
-        path: path.clone(),
+    load_file(&find(dir)?)
+}
+
+/// Read and check the kustomization file [`find`] found.
+pub fn load_file(path: &Path) -> Result<Kustomization, KustFileError> {
+    let bytes = std::fs::read(path).map_err(|source| KustFileError::Io {
+        path: path.to_path_buf(),
         source,
     })?;
-    parse(&String::from_utf8_lossy(&bytes), &path)
+    parse(&String::from_utf8_lossy(&bytes), path)
 }
 
 /// Parse kustomization text; `path` names it in errors.

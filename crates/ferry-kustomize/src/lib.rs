@@ -83,6 +83,13 @@ pub struct BuildOptions {
     pub dir_cache: Option<Arc<DirCache>>,
 }
 
+impl BuildOptions {
+    /// The directory below which paths resolve lexically (see [`DirCache::without_symlinks`]).
+    fn symlink_free_root(&self) -> Option<Arc<std::path::Path>> {
+        self.dir_cache.as_ref().and_then(|c| c.symlink_free_root())
+    }
+}
+
 impl std::fmt::Debug for BuildOptions {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("BuildOptions")
@@ -102,7 +109,8 @@ pub const MANAGED_BY_VALUE: &str = "kustomize-(devel)";
 /// Build the kustomization in `dir`.
 pub fn build(dir: &Path, options: &BuildOptions) -> Result<Vec<Value>, Error> {
     let ldr = loader::Loader::new(dir, options.load_restrictions, options.remote.clone())?
-        .with_filter(options.file_filter.clone());
+        .with_filter(options.file_filter.clone())
+        .with_symlink_free(options.symlink_free_root());
     let kust = kustfile::load(ldr.root())?;
     build_kustomization(ldr, kust, options)
 }

@@ -70,6 +70,10 @@ pub struct Loader {
     ancestors: Vec<PathBuf>,
     remote: Option<Arc<dyn RemoteFetcher>>,
     filter: Option<Arc<dyn FileFilter>>,
+    /// A canonical directory below which no symlinks lie (the caller promises: an extracted
+    /// artifact), so that paths below it resolve lexically, without a system call per
+    /// component.
+    symlink_free: Option<Arc<Path>>,
 }
 
 /// A transformation of every file the build reads (resources, patches, generator inputs), in
@@ -118,14 +122,28 @@ impl Loader {
         restrictions: LoadRestrictions,
         remote: Option<Arc<dyn RemoteFetcher>>,
     ) -> Result<Loader, LoadError> {
-        let root = confirm_dir(dir)?;
+        let root = confirm_dir(dir, None)?;
         Ok(Loader {
             root,
             restrictions,
             ancestors: Vec::new(),
             remote,
             filter: None,
+            symlink_free: None,
         })
+    }
+
+    /// Resolves paths below `dir` (canonical) lexically: the caller promises that no symlinks
+    /// lie below it. Its children inherit the promise.
+    pub fn with_symlink_free(mut self, dir: Option<Arc<Path>>) -> Loader {
+        self.symlink_free = dir;
+        self
+    }
+
+    /// The real path of `path` (already cleaned): itself when it lies below the symlink-free
+    /// directory, else resolved on disk.
+    fn resolve(&self, path: &Path) -> std::io::Result<PathBuf> {
+        resolve(path, self.symlink_free.as_deref())
     }
 
     /// Passes every file read through `filter`.
@@ -161,7 +179,7 @@ impl Loader {
     /// Read a file named relative to the root.
     pub fn load(&self, rel: &str) -> Result<Vec<u8>, LoadError> {
         let path = self.display_path(rel);
-        let real = match std::fs::canonicalize(&path) {
+        let real = match self.resolve(&path) {
             Ok(p) => p,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 return Err(LoadError::NotFound { path });
@@ -218,7 +236,7 @@ impl Loader {
             }
             self.display_path(rel)
         };
-        let root = confirm_dir(&dir)?;
+        let root = confirm_dir(&dir, self.symlink_free.as_deref())?;
         cycle(
             std::iter::once(&self.root).chain(self.ancestors.iter()),
             &root,
@@ -231,12 +249,29 @@ impl Loader {
             ancestors,
             remote: self.remote.clone(),
             filter: self.filter.clone(),
+            symlink_free: self.symlink_free.clone(),
         })
     }
 }
 
-fn confirm_dir(dir: &Path) -> Result<PathBuf, LoadError> {
-    match std::fs::canonicalize(dir) {
+/// See [`Loader::resolve`]. A path that only appears to lie below `symlink_free` (it holds
+/// `..` or `.`) is resolved on disk.
+fn resolve(path: &Path, symlink_free: Option<&Path>) -> std::io::Result<PathBuf> {
+    let lexical = symlink_free.is_some_and(|dir| path.starts_with(dir))
+        && path.is_absolute()
+        && path
+            .components()
+            .all(|c| matches!(c, Component::RootDir | Component::Normal(_)));
+    if !lexical {
+        return std::fs::canonicalize(path);
+    }
+    // Resolving also says whether the path exists, as canonicalize does.
+    std::fs::symlink_metadata(path)?;
+    Ok(path.to_path_buf())
+}
+
+fn confirm_dir(dir: &Path, symlink_free: Option<&Path>) -> Result<PathBuf, LoadError> {
+    match resolve(dir, symlink_free) {
         Ok(real) if real.is_dir() => Ok(real),
         Ok(_) => Err(LoadError::NotADirectory {
             path: dir.to_path_buf(),

@@ -213,6 +213,51 @@ fn cycles_are_detected_through_a_kept_directory() {
     }
 }
 
+/// A tree whose cache vouches that no symlinks lie below it resolves its paths without asking
+/// the file system about each component, and with the same outcome: bases below the tree
+/// build, and files outside the kustomization root, missing files and missing bases fail
+/// with the messages of a build without the cache.
+#[test]
+fn a_symlink_free_tree_resolves_paths_with_the_same_checks() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let tree = tmp.path().join("tree");
+    write(
+        &tree.join("base/kustomization.yaml"),
+        "resources: [cm.yaml]\n",
+    );
+    write(&tree.join("base/cm.yaml"), CM);
+    write(&tree.join("shared.yaml"), CM);
+    write(&tmp.path().join("outside.yaml"), CM);
+    let cache = ferry_kustomize::DirCache::new(&tree)
+        .expect("cache")
+        .without_symlinks();
+    let cached = BuildOptions {
+        dir_cache: Some(std::sync::Arc::new(cache)),
+        ..BuildOptions::default()
+    };
+    let app = tree.join("app");
+    write(&app.join("kustomization.yaml"), "resources: [../base]\n");
+    assert_eq!(build(&app, &cached).expect("the base builds").len(), 1);
+    for text in [
+        "resources: [../shared.yaml]\n",
+        "resources: [../../outside.yaml]\n",
+        "resources: [missing.yaml]\n",
+        "resources: [../missing-base]\n",
+        "resources: [../base/cm.yaml]\n",
+    ] {
+        write(&app.join("kustomization.yaml"), text);
+        let plain = build(&app, &BuildOptions::default()).expect_err(text);
+        let err = build(&app, &cached).expect_err(text);
+        assert_eq!(err.to_string(), plain.to_string(), "{text}");
+    }
+    // `..` after a name is cleaned away as kustomize cleans it, with or without the cache.
+    write(
+        &app.join("kustomization.yaml"),
+        "resources: [../base/cm.yaml/..]\n",
+    );
+    assert_eq!(build(&app, &cached).expect("cleaned to ../base").len(), 1);
+}
+
 /// A file filter sees every file the build reads (resources and generator inputs) and its
 /// output is what the build uses; its errors name the file.
 #[test]
