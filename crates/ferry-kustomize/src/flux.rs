@@ -149,9 +149,13 @@ pub fn build_flux(
     overrides: &FluxOverrides,
     options: &BuildOptions,
 ) -> Result<Vec<serde_json::Value>, Error> {
-    let ldr = Loader::new(dir, options.load_restrictions, options.remote.clone())?
-        .with_filter(options.file_filter.clone())
-        .with_symlink_free(options.symlink_free_root());
+    let ldr = Loader::new_below(
+        dir,
+        options.load_restrictions,
+        options.remote.clone(),
+        options.symlink_free_root(),
+    )?
+    .with_filter(options.file_filter.clone());
     let mut k = match kustfile::find(ldr.root()) {
         Ok(path) => kustfile::load_file(&path)?,
         Err(kustfile::KustFileError::Missing { .. }) => generated_kustomization(ldr.root())?,

@@ -108,9 +108,13 @@ pub const MANAGED_BY_VALUE: &str = "kustomize-(devel)";
 
 /// Build the kustomization in `dir`.
 pub fn build(dir: &Path, options: &BuildOptions) -> Result<Vec<Value>, Error> {
-    let ldr = loader::Loader::new(dir, options.load_restrictions, options.remote.clone())?
-        .with_filter(options.file_filter.clone())
-        .with_symlink_free(options.symlink_free_root());
+    let ldr = loader::Loader::new_below(
+        dir,
+        options.load_restrictions,
+        options.remote.clone(),
+        options.symlink_free_root(),
+    )?
+    .with_filter(options.file_filter.clone());
     let kust = kustfile::load(ldr.root())?;
     build_kustomization(ldr, kust, options)
 }

@@ -133,11 +133,33 @@ impl Loader {
         })
     }
 
-    /// Resolves paths below `dir` (canonical) lexically: the caller promises that no symlinks
-    /// lie below it. Its children inherit the promise.
-    pub fn with_symlink_free(mut self, dir: Option<Arc<Path>>) -> Loader {
-        self.symlink_free = dir;
-        self
+    /// [`Loader::new`] for a `dir` that may lie below `symlink_free`, a canonical directory
+    /// below which the caller promises no symlinks lie: paths below it, this loader's root
+    /// among them, resolve lexically. Its children inherit the promise.
+    pub fn new_below(
+        dir: &Path,
+        restrictions: LoadRestrictions,
+        remote: Option<Arc<dyn RemoteFetcher>>,
+        symlink_free: Option<Arc<Path>>,
+    ) -> Result<Loader, LoadError> {
+        let lexical = symlink_free.as_deref().and_then(|free| {
+            let cleaned = clean_join(Path::new("/"), dir);
+            (dir.is_absolute() && cleaned.starts_with(free) && cleaned.is_dir()).then_some(cleaned)
+        });
+        let mut loader = match lexical {
+            Some(root) => Loader {
+                root,
+                restrictions,
+                ancestors: Vec::new(),
+                remote,
+                filter: None,
+                symlink_free: None,
+            },
+            // Resolved on disk, with the messages of a plain loader when that fails.
+            None => Loader::new(dir, restrictions, remote)?,
+        };
+        loader.symlink_free = symlink_free;
+        Ok(loader)
     }
 
     /// The real path of `path` (already cleaned): itself when it lies below the symlink-free
