@@ -122,15 +122,23 @@ impl Loader {
         restrictions: LoadRestrictions,
         remote: Option<Arc<dyn RemoteFetcher>>,
     ) -> Result<Loader, LoadError> {
-        let root = confirm_dir(dir, None)?;
-        Ok(Loader {
+        Ok(Loader::at(confirm_dir(dir, None)?, restrictions, remote))
+    }
+
+    /// A loader at `root`, a resolved directory, with nothing above it.
+    fn at(
+        root: PathBuf,
+        restrictions: LoadRestrictions,
+        remote: Option<Arc<dyn RemoteFetcher>>,
+    ) -> Loader {
+        Loader {
             root,
             restrictions,
             ancestors: Vec::new(),
             remote,
             filter: None,
             symlink_free: None,
-        })
+        }
     }
 
     /// [`Loader::new`] for a `dir` that may lie below `symlink_free`, a canonical directory
@@ -147,14 +155,7 @@ impl Loader {
             (dir.is_absolute() && cleaned.starts_with(free) && cleaned.is_dir()).then_some(cleaned)
         });
         let mut loader = match lexical {
-            Some(root) => Loader {
-                root,
-                restrictions,
-                ancestors: Vec::new(),
-                remote,
-                filter: None,
-                symlink_free: None,
-            },
+            Some(root) => Loader::at(root, restrictions, remote),
             // Resolved on disk, with the messages of a plain loader when that fails.
             None => Loader::new(dir, restrictions, remote)?,
         };
