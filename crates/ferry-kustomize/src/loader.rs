@@ -150,10 +150,12 @@ impl Loader {
         remote: Option<Arc<dyn RemoteFetcher>>,
         symlink_free: Option<Arc<Path>>,
     ) -> Result<Loader, LoadError> {
-        let lexical = symlink_free.as_deref().and_then(|free| {
-            let cleaned = clean_join(Path::new("/"), dir);
-            (dir.is_absolute() && cleaned.starts_with(free) && cleaned.is_dir()).then_some(cleaned)
-        });
+        let lexical = symlink_free
+            .as_deref()
+            .filter(|_| dir.is_absolute())
+            .map(|free| (free, clean_join(Path::new("/"), dir)))
+            .filter(|(free, cleaned)| cleaned.starts_with(free))
+            .and_then(|(free, cleaned)| confirm_dir(&cleaned, Some(free)).ok());
         let mut loader = match lexical {
             Some(root) => Loader::at(root, restrictions, remote),
             // Resolved on disk, with the messages of a plain loader when that fails.
@@ -165,7 +167,7 @@ impl Loader {
 
     /// The real path of `path` (already cleaned): itself when it lies below the symlink-free
     /// directory, else resolved on disk.
-    fn resolve(&self, path: &Path) -> std::io::Result<PathBuf> {
+    fn resolve(&self, path: &Path) -> std::io::Result<Resolved> {
         resolve(path, self.symlink_free.as_deref())
     }
 
@@ -202,20 +204,21 @@ impl Loader {
     /// Read a file named relative to the root.
     pub fn load(&self, rel: &str) -> Result<Vec<u8>, LoadError> {
         let path = self.display_path(rel);
-        let real = match self.resolve(&path) {
-            Ok(p) => p,
+        let resolved = match self.resolve(&path) {
+            Ok(resolved) => resolved,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 return Err(LoadError::NotFound { path });
             }
             Err(source) => return Err(LoadError::Io { path, source }),
         };
-        if self.restrictions == LoadRestrictions::RootOnly && !has_prefix(&real, &self.root) {
+        let real = &resolved.real;
+        if self.restrictions == LoadRestrictions::RootOnly && !has_prefix(real, &self.root) {
             return Err(LoadError::OutsideRoot {
                 file: path,
                 root: self.root.clone(),
             });
         }
-        let meta = std::fs::metadata(&real).map_err(|source| LoadError::Io {
+        let meta = resolved.metadata().map_err(|source| LoadError::Io {
             path: path.clone(),
             source,
         })?;
@@ -225,7 +228,7 @@ impl Loader {
         if meta.len() > MAX_FILE_BYTES {
             return Err(LoadError::TooLarge { path });
         }
-        let bytes = std::fs::read(&real).map_err(|source| LoadError::Io {
+        let bytes = std::fs::read(real).map_err(|source| LoadError::Io {
             path: path.clone(),
             source,
         })?;
@@ -279,23 +282,45 @@ impl Loader {
 
 /// See [`Loader::resolve`]. A path that only appears to lie below `symlink_free` (it holds
 /// `..` or `.`) is resolved on disk.
-fn resolve(path: &Path, symlink_free: Option<&Path>) -> std::io::Result<PathBuf> {
+fn resolve(path: &Path, symlink_free: Option<&Path>) -> std::io::Result<Resolved> {
     let lexical = symlink_free.is_some_and(|dir| path.starts_with(dir))
         && path.is_absolute()
         && path
             .components()
             .all(|c| matches!(c, Component::RootDir | Component::Normal(_)));
     if !lexical {
-        return std::fs::canonicalize(path);
+        return Ok(Resolved {
+            real: std::fs::canonicalize(path)?,
+            metadata: None,
+        });
     }
-    // Resolving also says whether the path exists, as canonicalize does.
-    std::fs::symlink_metadata(path)?;
-    Ok(path.to_path_buf())
+    // Resolving also says whether the path exists, as canonicalize does; what it read is
+    // kept for the caller's next question (a directory? a file, how large?).
+    let metadata = std::fs::metadata(path)?;
+    Ok(Resolved {
+        real: path.to_path_buf(),
+        metadata: Some(metadata),
+    })
+}
+
+/// A path resolved to its real location, with its metadata when resolving read it.
+struct Resolved {
+    real: PathBuf,
+    metadata: Option<std::fs::Metadata>,
+}
+
+impl Resolved {
+    fn metadata(&self) -> std::io::Result<std::fs::Metadata> {
+        match &self.metadata {
+            Some(metadata) => Ok(metadata.clone()),
+            None => std::fs::metadata(&self.real),
+        }
+    }
 }
 
 fn confirm_dir(dir: &Path, symlink_free: Option<&Path>) -> Result<PathBuf, LoadError> {
     match resolve(dir, symlink_free) {
-        Ok(real) if real.is_dir() => Ok(real),
+        Ok(resolved) if resolved.metadata().is_ok_and(|m| m.is_dir()) => Ok(resolved.real),
         Ok(_) => Err(LoadError::NotADirectory {
             path: dir.to_path_buf(),
         }),

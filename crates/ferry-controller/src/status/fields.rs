@@ -8,11 +8,10 @@
 use ferry_api::{
     kustomize::KustomizationStatus, receiver::ReceiverStatus, source::GitRepositoryStatus,
 };
-use serde::Serialize;
 use serde_json::{Map, Value};
 
 /// A status whose top-level fields can be compared one by one.
-pub trait StatusFields: Serialize + PartialEq {
+pub trait StatusFields: PartialEq {
     /// Adds to `patch` each top-level field of `self` that differs from `old`: its JSON, or
     /// null where `self` leaves the field out (a merge patch removes a field only so).
     fn changed_fields(&self, old: &Self, patch: &mut Map<String, Value>) -> serde_json::Result<()>;
@@ -163,7 +162,10 @@ mod tests {
         Value::Object(patch)
     }
 
-    fn check<S: StatusFields + DeserializeOwned + Default>(kind: &str, json: &Value) {
+    fn check<S: StatusFields + serde::Serialize + DeserializeOwned + Default>(
+        kind: &str,
+        json: &Value,
+    ) {
         let full: S = serde_json::from_value(json.clone()).unwrap();
         let serialized = serde_json::to_value(&full).unwrap();
         assert_eq!(&serialized, json, "{kind}: the sample sets every field");

@@ -749,9 +749,10 @@ pub fn record_update(
     // they read, which is decoded only once then.
     let sent_other = old.and_then(|o| o.pointer("/metadata/managedFields"))
         != new.pointer("/metadata/managedFields");
-    let sent = match sent_other {
-        true => decode_entries(Some(new))?,
-        false => None,
+    let sent = if sent_other {
+        decode_entries(Some(new))?
+    } else {
+        None
     };
     let stored = match sent {
         Some(_) => None,
