@@ -52,6 +52,7 @@ pub async fn run(
     let shutdown = futures::FutureExt::shared(shutdown);
     let storage = ctx.config.storage.clone();
     let receivers = ctx.config.receiver.clone();
+    let recorder = ctx.recorder.clone();
     let (_, sources, webhooks) = tokio::join!(
         kustomization::run(ctx.clone(), drifted, shutdown.clone()),
         gitrepository::run(ctx.clone(), storage, shutdown.clone()),
@@ -62,6 +63,10 @@ pub async fn run(
     }
     if let Err(err) = webhooks {
         tracing::error!(error = %err, "the Receiver controller could not serve its webhooks");
+    }
+    // Events are posted after the reconciles that queued them; the last ones still get out.
+    if !recorder.flush(std::time::Duration::from_secs(5)).await {
+        tracing::warn!("events still queued after 5 s at shutdown are dropped");
     }
     Ok(())
 }

@@ -125,7 +125,25 @@ fn collect_files(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
 /// base64).
 async fn assert_nothing_leaks(env: &Env, kustomizations: &[&str], logs: &Captured) {
     let events: kube::Api<Event> = kube::Api::namespaced(env.client.clone(), "flux-system");
-    let events = events.list(&ListParams::default()).await.unwrap();
+    // Events are posted after the reconcile that queued them: wait for one of each object.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    let events = loop {
+        let events = events.list(&ListParams::default()).await.unwrap();
+        let about = |name: &str| {
+            events
+                .items
+                .iter()
+                .any(|e| e.involved_object.name.as_deref() == Some(name))
+        };
+        if kustomizations.iter().all(|ks| about(ks)) {
+            break events;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no event of each of {kustomizations:?} after 10 s"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
     let b64 = base64::engine::general_purpose::STANDARD.encode(PLAINTEXT);
     for event in &events.items {
         let text = serde_json::to_string(event).unwrap();

@@ -19,7 +19,9 @@
 //! `cargo bench -p ferry --bench gitops_loop [-- COUNT]` (default 1000). `FERRY_BENCH_CONCURRENT`
 //! sets the controller's `--concurrent` (default 50); `FERRY_BENCH_NO_PEER=1` skips kubectl
 //! (for quick runs while tuning; the ratio is then not printed); `FERRY_BENCH_CONTROLLER_LOG=1`
-//! passes the controller's log (`FERRY_LOG`) through to stderr.
+//! passes the controller's log (`FERRY_LOG`) through to stderr; `FERRY_BENCH_FERRY=PATH` runs
+//! that ferry binary as the controller instead of this build's (to compare two builds, whose
+//! benchmark binaries hold their API servers, in alternating runs).
 
 // A benchmark program: it unwraps what must work and prints its report.
 #![allow(clippy::unwrap_used, clippy::print_stdout)]
@@ -535,7 +537,10 @@ async fn bench(count: usize) {
         .unwrap()
         .port();
     let concurrent = std::env::var("FERRY_BENCH_CONCURRENT").unwrap_or_else(|_| "50".to_owned());
-    let mut controller: Child = Command::new(env!("CARGO_BIN_EXE_ferry"))
+    // Another build of ferry can run as the controller, to compare two versions on one machine.
+    let ferry = std::env::var("FERRY_BENCH_FERRY")
+        .unwrap_or_else(|_| env!("CARGO_BIN_EXE_ferry").to_owned());
+    let mut controller: Child = Command::new(ferry)
         .args([
             "controller",
             "--enable-leader-election=false",

@@ -67,12 +67,12 @@ pub struct Sources {
 
 impl Sources {
     /// Store under `config.path/artifacts`, object caches under `config.path/git-cache`.
-    pub fn new(client: kube::Client, config: &StorageConfig, advertised_url: String) -> Self {
+    pub fn new(recorder: Recorder, config: &StorageConfig, advertised_url: String) -> Self {
         Self {
             store: ArtifactStore::new(config.path.join("artifacts"), advertised_url)
                 .with_retention(config.retention),
             cache: GitCache::new(config.path.join("git-cache")),
-            recorder: Recorder::new(client, "source-controller"),
+            recorder,
             failures: Mutex::default(),
         }
     }
@@ -137,7 +137,11 @@ pub async fn run(
                 .unwrap_or_default()
         )
     });
-    let sources = Arc::new(Sources::new(ctx.client.clone(), &config, advertised));
+    let sources = Arc::new(Sources::new(
+        ctx.recorder.for_component("source-controller"),
+        &config,
+        advertised,
+    ));
     let server = tokio::spawn(ferry_source::artifact::server::serve(
         sources.store.root().to_path_buf(),
         listener,

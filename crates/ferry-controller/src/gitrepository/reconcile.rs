@@ -159,21 +159,14 @@ impl<'a> Run<'a> {
         );
     }
 
-    async fn event(
-        &self,
-        event_type: EventType,
-        reason: &str,
-        message: &str,
-        revision: Option<&str>,
-    ) {
+    fn event(&self, event_type: EventType, reason: &str, message: &str, revision: Option<&str>) {
         let annotations = revision
             .map(|r| BTreeMap::from([(format!("{SOURCE_GROUP}/revision"), r.to_owned())]))
             .unwrap_or_default();
         self.state
             .sources
             .recorder
-            .publish(self.repo, event_type, reason, message, annotations)
-            .await;
+            .publish(self.repo, event_type, reason, message, annotations);
     }
 
     async fn reconcile(&mut self) -> Result<Action, Error> {
@@ -435,8 +428,7 @@ impl<'a> Run<'a> {
         self.save().await?;
         if previous.as_deref() != Some(revision.as_str()) {
             let event = format!("stored artifact for commit '{}'", outcome.commit.subject);
-            self.event(EventType::Normal, "NewArtifact", &event, Some(&revision))
-                .await;
+            self.event(EventType::Normal, "NewArtifact", &event, Some(&revision));
         }
         Ok(())
     }
@@ -483,8 +475,7 @@ impl<'a> Run<'a> {
             failure.reason,
             &failure.message,
             revision.as_deref(),
-        )
-        .await;
+        );
         Ok(if failure.terminal {
             Action::await_change()
         } else {

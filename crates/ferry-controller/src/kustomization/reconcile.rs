@@ -184,13 +184,7 @@ impl<'a> Run<'a> {
         );
     }
 
-    async fn event(
-        &self,
-        event_type: EventType,
-        reason: &str,
-        message: &str,
-        revision: Option<&str>,
-    ) {
+    fn event(&self, event_type: EventType, reason: &str, message: &str, revision: Option<&str>) {
         let annotations = revision
             .map(|r| {
                 BTreeMap::from([(format!("{}/revision", keys::KUSTOMIZE_GROUP), r.to_owned())])
@@ -198,8 +192,7 @@ impl<'a> Run<'a> {
             .unwrap_or_default();
         self.ctx
             .recorder
-            .publish(self.ks, event_type, reason, message, annotations)
-            .await;
+            .publish(self.ks, event_type, reason, message, annotations);
     }
 
     async fn reconcile(&mut self) -> Result<Action, Error> {
@@ -296,8 +289,7 @@ impl<'a> Run<'a> {
             failure.reason,
             &failure.message,
             revision.as_deref(),
-        )
-        .await;
+        );
         Ok(if failure.terminal {
             Action::await_change()
         } else {
@@ -552,8 +544,7 @@ impl<'a> Run<'a> {
                 reason::RECONCILIATION_SUCCEEDED,
                 &lines,
                 Some(revision),
-            )
-            .await;
+            );
         }
     }
 
@@ -681,8 +672,7 @@ impl<'a> Run<'a> {
                     reason::POLICY_VIOLATION,
                     &warnings.join("\n"),
                     Some(revision),
-                )
-                .await;
+                );
                 Ok(())
             }
             policy::Verdict::Pass(_) => Ok(()),
@@ -816,8 +806,7 @@ impl<'a> Run<'a> {
                     "Progressing",
                     &lines,
                     self.status.last_attempted_revision.as_deref(),
-                )
-                .await;
+                );
             }
             if !failures.is_empty() {
                 failure = Some(

@@ -284,8 +284,7 @@ async fn settle(
     if old_ready_differs(old, status) {
         state
             .recorder
-            .publish(receiver, event_type, why, message, Default::default())
-            .await;
+            .publish(receiver, event_type, why, message, Default::default());
     }
 }
 
@@ -376,7 +375,7 @@ pub async fn run(
             let app = server::router(server::ServerState {
                 ctx: ctx.clone(),
                 store: store.clone(),
-                recorder: Recorder::new(client.clone(), "notification-controller"),
+                recorder: ctx.recorder.for_component("notification-controller"),
             });
             let stop = shutdown.clone();
             Some(tokio::spawn(async move {
@@ -392,7 +391,7 @@ pub async fn run(
     };
     let concurrency = u16::try_from(ctx.config.concurrency).unwrap_or(u16::MAX);
     let state = Arc::new(State {
-        recorder: Recorder::new(client, "notification-controller"),
+        recorder: ctx.recorder.for_component("notification-controller"),
         ctx,
         failures: Mutex::default(),
     });

@@ -92,21 +92,14 @@ async fn handle(
     match &outcome {
         Ok(message) => {
             tracing::info!(receiver = %key, "{message}");
-            let recorder = state.recorder.clone();
-            let message = message.clone();
-            let receiver = receiver.clone();
-            // Best effort, off the response path.
-            tokio::spawn(async move {
-                recorder
-                    .publish(
-                        receiver.as_ref(),
-                        EventType::Normal,
-                        "ReconciliationRequested",
-                        &message,
-                        Default::default(),
-                    )
-                    .await;
-            });
+            // Queued: posted off the response path.
+            state.recorder.publish(
+                receiver.as_ref(),
+                EventType::Normal,
+                "ReconciliationRequested",
+                message,
+                Default::default(),
+            );
         }
         Err((code, message)) => {
             tracing::warn!(receiver = %key, status = code.as_u16(), "{message}");
