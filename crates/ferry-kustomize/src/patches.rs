@@ -24,7 +24,7 @@ pub struct Patch {
 /// Is this text a JSON 6902 patch (a list of operations, in JSON or YAML)?
 fn json_ops(text: &str) -> Option<Value> {
     let trimmed = text.trim_start();
-    if trimmed.is_empty() {
+    if trimmed.is_empty() || starts_with_plain_scalar(text) {
         return None;
     }
     let v = if trimmed.starts_with('[') {
@@ -38,6 +38,17 @@ fn json_ops(text: &str) -> Option<Value> {
         Value::Array(items) if items.iter().all(Value::is_object) => Some(v),
         _ => None,
     }
+}
+
+/// Whether the first line that is not blank or a comment starts with a letter: a mapping key or
+/// a plain scalar, so the first document is no list of operations. Most patches are strategic
+/// merge patches that start so (`apiVersion:`), and this spares them a second parse.
+fn starts_with_plain_scalar(text: &str) -> bool {
+    text.lines()
+        .map(str::trim_start)
+        .find(|line| !line.is_empty() && !line.starts_with('#'))
+        .and_then(|line| line.chars().next())
+        .is_some_and(|c| c.is_ascii_alphabetic())
 }
 
 /// A `patches:` entry (or a PatchTransformer configuration).
@@ -260,4 +271,29 @@ pub fn apply_json6902(
         result.map_err(|e| Error::msg(format!("applying JSON patch to {id}: {e}")))?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn operations_are_told_from_strategic_merge_patches_by_their_first_line() {
+        for ops in [
+            "- op: add\n  path: /a\n  value: 1\n",
+            "# a comment first\n\n  - op: remove\n    path: /a\n",
+            r#"[{"op": "remove", "path": "/a"}]"#,
+            "--- \n- op: remove\n  path: /a\n",
+        ] {
+            assert!(json_ops(ops).is_some(), "{ops:?} holds operations");
+        }
+        for smp in [
+            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\n",
+            "# comment\nkind: ConfigMap\n",
+            "\"kind\": ConfigMap\n",
+            "- not an operation\n",
+        ] {
+            assert!(json_ops(smp).is_none(), "{smp:?} holds no operations");
+        }
+    }
 }

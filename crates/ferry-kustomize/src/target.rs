@@ -619,7 +619,7 @@ pub fn resources_from_bytes(bytes: &[u8], path: &Path) -> Result<Vec<Resource>, 
                 path.display()
             )));
         }
-        if has_null_list_item(&Value::Object(map.clone())) {
+        if map.values().any(has_null_list_item) {
             return Err(Error::msg(format!(
                 "empty item in a list of object {} (in '{}')",
                 short(&map),
