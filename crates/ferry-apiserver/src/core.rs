@@ -466,8 +466,9 @@ impl Core {
             map.remove("status");
         }
         let mut warnings = Vec::new();
-        self.strategy
-            .admit(self, info, Part::Main, None, &mut object, &mut warnings)?;
+        let defaulted_with =
+            self.strategy
+                .admit(self, info, Part::Main, None, &mut object, &mut warnings)?;
         if managed == Managed::Update {
             merge::record_update(self, info, None, &mut object, Part::Main, opts)?;
         }
@@ -485,13 +486,28 @@ impl Core {
         }
         let stored = self
             .store
-            .commit(&key, Precondition::Absent, Some(object))
+            .commit_with(
+                &key,
+                Precondition::Absent,
+                Some(object),
+                Self::read_defaulted(info, defaulted_with),
+            )
             .map_err(|e| store_error(info, e, &name))?;
         Ok(WriteOutcome {
             object: Written::Stored(stored),
             created: true,
             warnings,
         })
+    }
+
+    /// The schema an admitted object of `info` reads back with unchanged: the one admission
+    /// defaulted it with, when it is stored in the version it was admitted in (the same
+    /// version's schema defaults its reads; another version's reads are made afresh).
+    fn read_defaulted(
+        info: &ResourceInfo,
+        defaulted_with: Option<Arc<ferry_schema::TypeSchema>>,
+    ) -> Option<Arc<ferry_schema::TypeSchema>> {
+        defaulted_with.filter(|_| info.version == info.storage_version)
     }
 
     /// Replaces an object (PUT), or its status, or a namespace's finalizers.
@@ -708,7 +724,8 @@ impl Core {
             }
         }
         let mut warnings = Vec::new();
-        self.strategy
+        let defaulted_with = self
+            .strategy
             .admit(self, info, part, Some(old), &mut object, &mut warnings)
             .map_err(ReplaceError::Api)?;
         if managed == Managed::Update {
@@ -750,10 +767,11 @@ impl Core {
                 warnings,
             });
         }
-        let result = self.store.commit(
+        let result = self.store.commit_with(
             &key,
             Precondition::Version(current.rv),
             if finished { None } else { Some(object) },
+            Self::read_defaulted(info, defaulted_with),
         );
         match result {
             Ok(stored) => Ok(WriteOutcome {

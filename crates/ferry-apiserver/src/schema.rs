@@ -215,7 +215,7 @@ pub fn admit(
     part: Part,
     old: Option<&Value>,
     object: &mut Value,
-) -> Result<Vec<String>, ApiError> {
+) -> Result<Admitted, ApiError> {
     let Some(ts) = type_schema(core, info) else {
         // No schema (cannot happen for the served kinds, all documented): names at least.
         let name = meta::meta_str(object, "name").to_owned();
@@ -231,15 +231,30 @@ pub fn admit(
                 format!("Invalid value: {name:?}: {why}"),
             ));
         }
-        return Ok(Vec::new());
+        return Ok(Admitted::default());
     };
     // Status (and finalize) writes of built-in kinds validate only what they change, which
     // the status strategies check loosely: dropping unknown fields is what matters.
     if part != Part::Main && ts.source() != SchemaSource::Crd {
         validation::prune::prune(object, &ts);
-        return Ok(Vec::new());
+        return Ok(Admitted::default());
     }
-    Ok(validation::admit(&ts, object, old)?)
+    let warnings = validation::admit(&ts, object, old)?;
+    let defaulted_with = (ts.source() == SchemaSource::Crd).then_some(ts);
+    Ok(Admitted {
+        warnings,
+        defaulted_with,
+    })
+}
+
+/// What admission did to an object.
+#[derive(Default)]
+pub struct Admitted {
+    /// Warnings to send (ratcheted CEL errors).
+    pub warnings: Vec<String>,
+    /// The schema whose defaults the whole object now holds (custom resources): a read of
+    /// the object as written, with this schema, needs no defaulting.
+    pub defaulted_with: Option<Arc<TypeSchema>>,
 }
 
 /// How objects of one resource are read back: in the request's version, custom resources

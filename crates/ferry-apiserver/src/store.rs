@@ -443,6 +443,18 @@ impl Store {
         precondition: Precondition,
         value: Option<Value>,
     ) -> Result<Arc<Stored>, StoreError> {
+        self.commit_with(key, precondition, value, None)
+    }
+
+    /// [`Store::commit`] of a value that already holds every default of `defaulted_with` (it
+    /// went through admission with that schema), so that its reads need not default it again.
+    pub fn commit_with(
+        &self,
+        key: &ObjectKey,
+        precondition: Precondition,
+        value: Option<Value>,
+        defaulted_with: Option<Arc<ferry_schema::TypeSchema>>,
+    ) -> Result<Arc<Stored>, StoreError> {
         let mut state = self.lock();
         let slot = (key.namespace.clone(), key.name.clone());
         let previous = state
@@ -470,7 +482,12 @@ impl Store {
                 } else {
                     EventType::Added
                 };
-                (kind, Arc::new(Stored::new(v, rv)))
+                let stored = Stored::new(v, rv);
+                if let Some(schema) = defaulted_with {
+                    // Set before any reader sees it: the watch event goes out below.
+                    let _ = stored.defaulted.set(Defaulted { schema, read: None });
+                }
+                (kind, Arc::new(stored))
             }
             None => {
                 let prev = previous

@@ -7,8 +7,10 @@
 use std::{
     collections::BTreeSet,
     net::Ipv4Addr,
-    sync::{Mutex, PoisonError},
+    sync::{Arc, Mutex, PoisonError},
 };
+
+use ferry_schema::TypeSchema;
 
 use serde_json::{Value, json};
 
@@ -31,6 +33,7 @@ pub struct Strategy {
 impl Strategy {
     /// Runs admission for a create (`old` is `None`) or an update of `object` (`old` is the
     /// stored object as read), writing `part`. Warnings (ratcheted CEL errors) go to `warnings`.
+    /// Returns the schema whose defaults the object now holds (custom resources).
     pub fn admit(
         &self,
         core: &Core,
@@ -39,7 +42,7 @@ impl Strategy {
         old: Option<&Value>,
         object: &mut Value,
         warnings: &mut Vec<String>,
-    ) -> Result<(), ApiError> {
+    ) -> Result<Option<Arc<TypeSchema>>, ApiError> {
         let name = meta::meta_str(object, "name").to_owned();
         if info.custom.is_none() {
             defaults::apply(&info.group, &info.kind, object);
@@ -78,7 +81,8 @@ impl Strategy {
             ("batch", "Job") if old.is_none() => admit_job(object),
             _ => {}
         }
-        warnings.extend(crate::schema::admit(core, info, part, old, object)?);
+        let admitted = crate::schema::admit(core, info, part, old, object)?;
+        warnings.extend(admitted.warnings);
         if info.kind == "CustomResourceDefinition" && info.group == "apiextensions.k8s.io" {
             // Validation passed, so the CRD serves: the resources it defines must be derivable.
             crate::resources::crd_resources(object).map_err(|e| {
@@ -92,7 +96,7 @@ impl Strategy {
                 )
             })?;
         }
-        Ok(())
+        Ok(admitted.defaulted_with)
     }
 
     fn admit_service(

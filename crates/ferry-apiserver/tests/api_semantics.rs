@@ -687,6 +687,12 @@ async fn crd_versions_schema_features_and_scale() {
     let read = v1.get("old").await.unwrap();
     assert_eq!(read.types.as_ref().unwrap().api_version, "example.com/v1");
     assert_eq!(read.data["spec"]["replicas"], 1);
+    // Admitted with v1alpha1's schema, which has no defaults: v1's show on every read.
+    assert_eq!(read.data["spec"]["mode"], "fast", "{:?}", read.data);
+    assert_eq!(
+        v1.list(&Default::default()).await.unwrap().items[0].data["spec"]["mode"],
+        "fast"
+    );
     let crds: Api<k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition> =
         Api::all(client.clone());
     let crd = crds.get("gadgets.example.com").await.unwrap();
