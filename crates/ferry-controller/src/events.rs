@@ -234,3 +234,67 @@ async fn post(client: &Client, event: &Event) -> Result<(), kube::Error> {
         Err(err) => Err(err),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::test_support::server_with_repository;
+
+    #[tokio::test]
+    async fn queued_events_are_posted_in_order_and_repeats_counted() {
+        let (_server, client, repos) = server_with_repository().await;
+        let repo = repos.get("repo").await.unwrap();
+        let recorder = Recorder::new(client.clone(), "source-controller");
+        let kustomize = recorder.for_component("kustomize-controller");
+        let revision = BTreeMap::from([(
+            "source.toolkit.fluxcd.io/revision".to_owned(),
+            "main@sha1:abc".to_owned(),
+        )]);
+        recorder.publish(&repo, EventType::Normal, "NewArtifact", "stored", revision);
+        recorder.publish(
+            &repo,
+            EventType::Normal,
+            "NewArtifact",
+            "stored",
+            BTreeMap::new(),
+        );
+        kustomize.publish(
+            &repo,
+            EventType::Warning,
+            "Failed",
+            "broken",
+            BTreeMap::new(),
+        );
+        assert!(recorder.flush(Duration::from_secs(10)).await);
+
+        let events: Api<Event> = Api::namespaced(client, "flux-system");
+        let mut items = events.list(&Default::default()).await.unwrap().items;
+        items.sort_by_key(|e| e.reason.clone());
+        assert_eq!(
+            items.len(),
+            2,
+            "a repeat is counted, not created: {items:#?}"
+        );
+        let (failed, stored) = (&items[0], &items[1]);
+        assert_eq!(stored.count, Some(2));
+        assert_eq!(stored.type_.as_deref(), Some("Normal"));
+        assert_eq!(
+            stored.metadata.annotations.as_ref().unwrap()["source.toolkit.fluxcd.io/revision"],
+            "main@sha1:abc"
+        );
+        assert_eq!(
+            stored.source.as_ref().unwrap().component.as_deref(),
+            Some("source-controller")
+        );
+        assert_eq!(
+            stored.involved_object.kind.as_deref(),
+            Some("GitRepository")
+        );
+        assert_eq!(stored.involved_object.uid, repo.metadata.uid);
+        assert_eq!(failed.type_.as_deref(), Some("Warning"));
+        assert_eq!(
+            failed.reporting_component.as_deref(),
+            Some("kustomize-controller")
+        );
+    }
+}
