@@ -53,10 +53,28 @@ where
     K: Resource + Clone + DeserializeOwned + std::fmt::Debug,
     S: StatusFields,
 {
-    if olds.iter().all(|old| *old == new) {
-        return Ok(());
+    match status_patch(olds, new)? {
+        Some(patch) => send_status_patch(api, name, patch).await,
+        None => Ok(()),
     }
-    let patch = merge_patch_from(olds, new).map_err(kube::Error::SerdeError)?;
+}
+
+/// The merge patch from whichever of `olds` the server holds to `new`, `None` when they all
+/// equal `new`.
+pub fn status_patch<S: StatusFields>(olds: &[&S], new: &S) -> Result<Option<Value>, kube::Error> {
+    if olds.iter().all(|old| *old == new) {
+        return Ok(None);
+    }
+    merge_patch_from(olds, new)
+        .map(Some)
+        .map_err(kube::Error::SerdeError)
+}
+
+/// Sends a merge patch of the status of `name`.
+pub async fn send_status_patch<K>(api: &Api<K>, name: &str, patch: Value) -> Result<(), kube::Error>
+where
+    K: Resource + Clone + DeserializeOwned + std::fmt::Debug,
+{
     // What `Api::patch_status` sends, without decoding the object the server answers with:
     // nothing reads it, and for a Kustomization decoding it cost more than building the patch.
     let request = kube::core::Request::new(api.resource_url())

@@ -143,7 +143,15 @@ impl<'a> Run<'a> {
         ObjectRef::new(&self.name).within(&self.namespace)
     }
 
+    /// Writes the status, and remembers it as what the server holds.
     async fn save(&mut self) -> Result<(), Error> {
+        self.save_last().await?;
+        self.saved = Cow::Owned(self.status.clone());
+        Ok(())
+    }
+
+    /// Writes the status as the last write of this run, which need not remember it.
+    async fn save_last(&mut self) -> Result<(), Error> {
         // A progress report still pending is settled first: it must never land after this.
         let settled = match self.progress.take() {
             Some(progress) => Some(progress.settle().await),
@@ -166,9 +174,7 @@ impl<'a> Run<'a> {
             namespace: self.namespace.clone(),
             name: self.name.clone(),
             source: Box::new(source),
-        })?;
-        self.saved = Cow::Owned(self.status.clone());
-        Ok(())
+        })
     }
 
     fn set(&mut self, type_: &str, status: ConditionStatus, reason: &str, message: &str) {
@@ -233,7 +239,7 @@ impl<'a> Run<'a> {
             .cloned();
         match outcome {
             Ok(revision) => {
-                self.save().await?;
+                self.save_last().await?;
                 tracing::debug!(kustomization = %self.object_ref(), %revision, "reconciled");
                 Ok(Action::requeue(self.jitter(interval)))
             }
@@ -283,7 +289,7 @@ impl<'a> Run<'a> {
                 &failure.message,
             );
         }
-        self.save().await?;
+        self.save_last().await?;
         self.event(
             EventType::Warning,
             failure.reason,
@@ -578,7 +584,7 @@ impl<'a> Run<'a> {
         self.progress = Some(DeferredStatus::schedule(
             self.api.clone(),
             self.name.clone(),
-            self.saved.clone().into_owned(),
+            &self.saved,
             self.status.clone(),
             self.ctx.config.progress_report_delay,
         ));

@@ -12,7 +12,7 @@ use kube::{Api, Resource};
 use serde::de::DeserializeOwned;
 use tokio::{sync::oneshot, task::JoinHandle};
 
-use super::{StatusFields, patch_status};
+use super::{StatusFields, send_status_patch, status_patch};
 
 /// Whether a deferred status reached the server.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -37,20 +37,26 @@ where
     S: StatusFields + Clone + Send + Sync + 'static,
 {
     /// Writes `reported` over `saved` (the status the server holds) on `name` once `delay` has
-    /// passed, unless settled before.
-    pub fn schedule<K>(api: Api<K>, name: String, saved: S, reported: S, delay: Duration) -> Self
+    /// passed, unless settled before. The patch is made now, so that the write holds neither
+    /// status: most reports are settled unsent, and copying both for them cost more than this.
+    pub fn schedule<K>(api: Api<K>, name: String, saved: &S, reported: S, delay: Duration) -> Self
     where
         K: Resource + Clone + DeserializeOwned + std::fmt::Debug + Send + Sync + 'static,
     {
         let (cancel, cancelled) = oneshot::channel::<()>();
-        let status = reported.clone();
+        let patch = status_patch(&[saved], &reported);
         let task = tokio::spawn(async move {
             tokio::select! {
                 biased;
                 _ = cancelled => return Written::No,
                 () = tokio::time::sleep(delay) => {}
             }
-            match patch_status(&api, &name, &saved, &status).await {
+            let sent = match patch {
+                Ok(Some(patch)) => send_status_patch(&api, &name, patch).await,
+                Ok(None) => return Written::Yes,
+                Err(error) => Err(error),
+            };
+            match sent {
                 Ok(()) => Written::Yes,
                 Err(error) => {
                     tracing::debug!(%name, %error, "progress not reported");
@@ -118,7 +124,7 @@ mod tests {
             DeferredStatus::schedule(
                 api.clone(),
                 "repo".to_owned(),
-                saved.clone(),
+                &saved,
                 reported.clone(),
                 delay,
             )
