@@ -252,7 +252,11 @@ impl Validator<'_> {
 
     fn compositions(&mut self, s: Schema<'_>, v: &Value, path: &str, depth: usize) {
         let n = s.node();
-        let quoted = gofmt::quote(path);
+        if n.any_of.is_empty() && n.one_of.is_empty() && n.all_of.is_empty() && s.not().is_none() {
+            return;
+        }
+        // Quoted for the messages of failed compositions only: most nodes have none.
+        let quoted = || gofmt::quote(path);
         if !n.any_of.is_empty() {
             let mut best: Option<Vec<FieldError>> = None;
             let mut ok = false;
@@ -268,7 +272,8 @@ impl Validator<'_> {
             }
             if !ok {
                 self.composite(format!(
-                    "{quoted} must validate at least one schema (anyOf)"
+                    "{} must validate at least one schema (anyOf)",
+                    quoted()
                 ));
                 self.out.extend(best.unwrap_or_default());
             }
@@ -292,7 +297,8 @@ impl Validator<'_> {
                     format!("Found {valid} valid alternatives")
                 };
                 self.composite(format!(
-                    "{quoted} must validate one and only one schema (oneOf). {more}"
+                    "{} must validate one and only one schema (oneOf). {more}",
+                    quoted()
                 ));
                 if valid == 0 {
                     self.out.extend(best.unwrap_or_default());
@@ -312,14 +318,15 @@ impl Validator<'_> {
             if valid != total {
                 let more = if valid == 0 { ". None validated" } else { "" };
                 self.composite(format!(
-                    "{quoted} must validate all the schemas (allOf){more}"
+                    "{} must validate all the schemas (allOf){more}",
+                    quoted()
                 ));
             }
         }
         if let Some(not) = s.not()
             && self.branch(not, v, path, depth).is_empty()
         {
-            self.composite(format!("{quoted} must not validate the schema (not)"));
+            self.composite(format!("{} must not validate the schema (not)", quoted()));
         }
     }
 
