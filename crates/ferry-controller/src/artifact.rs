@@ -20,7 +20,7 @@ use std::{
     time::Duration,
 };
 
-use ferry_kustomize::DirCache;
+use ferry_kustomize::{DirCache, ParseCache};
 use sha2::{Digest, Sha256};
 use tokio::sync::Mutex;
 
@@ -107,6 +107,9 @@ pub struct ArtifactFetcher {
     /// What the directories of the latest artifacts built build to, newest last, by digest:
     /// the bases a thousand overlays share are built once per artifact.
     builds: Arc<std::sync::Mutex<KeptBuilds>>,
+    /// The kustomization files and inline patches parsed by builds of any artifact: most of
+    /// them are the same from one revision to the next.
+    parsed: Arc<ParseCache>,
 }
 
 impl ArtifactFetcher {
@@ -128,6 +131,7 @@ impl ArtifactFetcher {
             kept: Arc::default(),
             trees: Arc::default(),
             builds: Arc::default(),
+            parsed: Arc::default(),
         }
     }
 
@@ -143,7 +147,12 @@ impl ArtifactFetcher {
             return Some(cache);
         }
         // Extraction skips symlinks (see `extract`), so none lie below the tree.
-        let cache = Arc::new(DirCache::new(dir).ok()?.without_symlinks());
+        let cache = Arc::new(
+            DirCache::new(dir)
+                .ok()?
+                .without_symlinks()
+                .with_parse_cache(Arc::clone(&self.parsed)),
+        );
         if kept.len() == BUILDS_KEPT {
             kept.pop_front();
         }

@@ -20,7 +20,7 @@ use std::{
     sync::{Arc, Mutex, PoisonError},
 };
 
-use crate::{loader::LoadRestrictions, target::Accumulator};
+use crate::{loader::LoadRestrictions, parsed::ParseCache, target::Accumulator};
 
 /// Results of building directories below one root; see the module documentation.
 pub struct DirCache {
@@ -28,6 +28,8 @@ pub struct DirCache {
     /// The root again, when the caller promised that no symlinks lie below it.
     symlink_free: Option<Arc<Path>>,
     built: Mutex<HashMap<DirKey, Arc<Built>>>,
+    /// Parses kept across the caches of successive trees.
+    parsed: Option<Arc<ParseCache>>,
 }
 
 /// What decides a directory's result besides its files.
@@ -56,7 +58,19 @@ impl DirCache {
             root: std::fs::canonicalize(root)?,
             symlink_free: None,
             built: Mutex::new(HashMap::new()),
+            parsed: None,
         })
+    }
+
+    /// Finds the kustomization files and inline patches of builds using this cache in
+    /// `parsed` first, which the caches of other trees (later revisions) may share.
+    pub fn with_parse_cache(mut self, parsed: Arc<ParseCache>) -> Self {
+        self.parsed = Some(parsed);
+        self
+    }
+
+    pub(crate) fn parse_cache(&self) -> Option<&ParseCache> {
+        self.parsed.as_deref()
     }
 
     /// Promises as well that no symlinks lie below the root (an artifact extracted without

@@ -157,7 +157,7 @@ pub fn build_flux(
     )?
     .with_filter(options.file_filter.clone());
     let mut k = match kustfile::find(ldr.root()) {
-        Ok(path) => kustfile::load_file(&path)?,
+        Ok(path) => kustfile::load_file_with(&path, options.parse_cache())?,
         Err(kustfile::KustFileError::Missing { .. }) => generated_kustomization(ldr.root())?,
         Err(other) => return Err(other.into()),
     };

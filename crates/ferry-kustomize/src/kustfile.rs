@@ -7,6 +7,8 @@ use serde_json::Value;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use crate::parsed::ParseCache;
+
 pub const KUSTOMIZATION_FILE_NAMES: [&str; 3] =
     ["kustomization.yaml", "kustomization.yml", "Kustomization"];
 pub const KUSTOMIZATION_API_VERSION: &str = "kustomize.config.k8s.io/v1beta1";
@@ -68,15 +70,32 @@ pub fn load(dir: &Path) -> Result<Kustomization, KustFileError> {
 
 /// Read and check the kustomization file [`find`] found.
 pub fn load_file(path: &Path) -> Result<Kustomization, KustFileError> {
+    load_file_with(path, None)
+}
+
+/// [`load_file`], finding the parse in `parsed` when its text was parsed before.
+pub(crate) fn load_file_with(
+    path: &Path,
+    parsed: Option<&ParseCache>,
+) -> Result<Kustomization, KustFileError> {
     let bytes = std::fs::read(path).map_err(|source| KustFileError::Io {
         path: path.to_path_buf(),
         source,
     })?;
-    parse(&String::from_utf8_lossy(&bytes), path)
+    let text = String::from_utf8_lossy(&bytes);
+    match parsed {
+        Some(cache) => cache.kustomization(&text, path),
+        None => parse(&text, path),
+    }
 }
 
 /// Parse kustomization text; `path` names it in errors.
 pub fn parse(text: &str, path: &Path) -> Result<Kustomization, KustFileError> {
+    from_canonical(canonical(text, path)?, path)
+}
+
+/// The text as a JSON value with kustomize's field names (what [`parse`] decodes).
+pub(crate) fn canonical(text: &str, path: &Path) -> Result<Value, KustFileError> {
     let value =
         ferry_yaml::from_str_with(text, &ferry_yaml::Options::YAML11).map_err(|source| {
             KustFileError::Yaml {
@@ -84,16 +103,32 @@ pub fn parse(text: &str, path: &Path) -> Result<Kustomization, KustFileError> {
                 source,
             }
         })?;
-    let value = if value.is_null() {
+    Ok(if value.is_null() {
         Value::Object(Default::default())
     } else {
         canonical_keys(value, KUSTOMIZATION_FIELDS)
-    };
-    let mut k: Kustomization =
-        serde_json::from_value(value).map_err(|e| KustFileError::Invalid {
-            path: path.to_path_buf(),
-            message: e.to_string(),
-        })?;
+    })
+}
+
+/// Decodes and checks a value [`canonical`] made.
+pub(crate) fn from_canonical(value: Value, path: &Path) -> Result<Kustomization, KustFileError> {
+    let k = serde_json::from_value(value).map_err(|e| KustFileError::Invalid {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    })?;
+    fixed(k, path)
+}
+
+/// [`from_canonical`] of that value's JSON text.
+pub(crate) fn from_canonical_json(json: &str, path: &Path) -> Result<Kustomization, KustFileError> {
+    let k = serde_json::from_str(json).map_err(|e| KustFileError::Invalid {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    })?;
+    fixed(k, path)
+}
+
+fn fixed(mut k: Kustomization, path: &Path) -> Result<Kustomization, KustFileError> {
     k.fix(path)?;
     Ok(k)
 }

@@ -29,6 +29,7 @@ mod jsonpatch;
 pub mod kustfile;
 mod loader;
 mod nameref;
+mod parsed;
 mod patches;
 mod plugins;
 mod replacements;
@@ -51,6 +52,7 @@ pub use error::Error;
 pub use flux::{FluxOverrides, build_flux, generated_kustomization};
 pub use kustfile::{Image, Kustomization, Patch, Selector};
 pub use loader::{FileFilter, LoadError, LoadRestrictions, RemoteFetcher};
+pub use parsed::ParseCache;
 
 use resmap::ResMap;
 use target::{BuildContext, Origin, Target};
@@ -88,6 +90,11 @@ impl BuildOptions {
     fn symlink_free_root(&self) -> Option<Arc<std::path::Path>> {
         self.dir_cache.as_ref().and_then(|c| c.symlink_free_root())
     }
+
+    /// Parses kept across builds ([`DirCache::with_parse_cache`]).
+    fn parse_cache(&self) -> Option<&ParseCache> {
+        self.dir_cache.as_deref().and_then(DirCache::parse_cache)
+    }
 }
 
 impl std::fmt::Debug for BuildOptions {
@@ -115,7 +122,7 @@ pub fn build(dir: &Path, options: &BuildOptions) -> Result<Vec<Value>, Error> {
         options.symlink_free_root(),
     )?
     .with_filter(options.file_filter.clone());
-    let kust = kustfile::load(ldr.root())?;
+    let kust = kustfile::load_file_with(&kustfile::find(ldr.root())?, options.parse_cache())?;
     build_kustomization(ldr, kust, options)
 }
 

@@ -3,12 +3,13 @@
 
 use serde_json::Value;
 
+use crate::DirCache;
 use crate::error::{Error, ResultExt};
 use crate::kustfile::{self, Selector};
 use crate::resmap::ResMap;
 use crate::resource::Resource;
 use crate::selector::select;
-use crate::target::{Target, resources_from_bytes};
+use crate::target::{Target, documents, resources_from_bytes, resources_from_docs};
 
 pub enum PatchBody {
     StrategicMerge(Vec<Resource>),
@@ -75,11 +76,18 @@ pub fn load_patch(t: &Target, p: &kustfile::Patch) -> Result<Patch, Error> {
             text,
         });
     }
-    let mut resources = resources_from_bytes(text.as_bytes(), &t.ldr.display_path(&p.path))
-        .map_err(|e| {
-            Error::msg(format!("unable to parse SM or JSON patch from {text}"))
-                .context(e.to_string())
-        })?;
+    let path = t.ldr.display_path(&p.path);
+    let unparsable = |e: Error| {
+        Error::msg(format!("unable to parse SM or JSON patch from {text}")).context(e.to_string())
+    };
+    let parse = || documents(text.as_bytes(), &path);
+    let docs = match t.ctx.dir_cache.as_deref().and_then(DirCache::parse_cache) {
+        // Only inline patches: a patch file may have been decrypted by a file filter.
+        Some(cache) if p.path.is_empty() => cache.inline_patch(&text, parse),
+        _ => parse(),
+    }
+    .map_err(unparsable)?;
+    let mut resources = resources_from_docs(docs, &path).map_err(unparsable)?;
     let allow_name = p.options.get("allowNameChange").copied().unwrap_or(false);
     let allow_kind = p.options.get("allowKindChange").copied().unwrap_or(false);
     for r in &mut resources {

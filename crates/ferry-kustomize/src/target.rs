@@ -185,7 +185,8 @@ pub struct Target<'c> {
 
 impl<'c> Target<'c> {
     pub fn load(ctx: &'c BuildContext, ldr: Loader, origin: Origin) -> Result<Target<'c>, Error> {
-        let kust = kustfile::load(ldr.root())?;
+        let parsed = ctx.dir_cache.as_deref().and_then(DirCache::parse_cache);
+        let kust = kustfile::load_file_with(&kustfile::find(ldr.root())?, parsed)?;
         Ok(Self::with_kustomization(ctx, ldr, kust, origin))
     }
 
@@ -566,12 +567,22 @@ pub fn yaml_scalar(s: &str) -> String {
 /// dropped, `*List` kinds expanded (their items go after the other documents), kind and name
 /// required.
 pub fn resources_from_bytes(bytes: &[u8], path: &Path) -> Result<Vec<Resource>, Error> {
+    resources_from_docs(documents(bytes, path)?, path)
+}
+
+/// The YAML documents of a resource file, as kustomize reads them.
+pub(crate) fn documents(bytes: &[u8], path: &Path) -> Result<Vec<Value>, Error> {
     let text = String::from_utf8_lossy(bytes);
-    let docs = ferry_yaml::from_str_multi_with(&text, &ferry_yaml::Options::KUSTOMIZE_RESOURCES)
-        .map_err(|source| Error::Yaml {
+    ferry_yaml::from_str_multi_with(&text, &ferry_yaml::Options::KUSTOMIZE_RESOURCES).map_err(
+        |source| Error::Yaml {
             path: path.to_path_buf(),
             source,
-        })?;
+        },
+    )
+}
+
+/// The resources the [`documents`] of the file at `path` hold.
+pub(crate) fn resources_from_docs(docs: Vec<Value>, path: &Path) -> Result<Vec<Resource>, Error> {
     let mut queue: std::collections::VecDeque<Value> = docs.into();
     let mut out = Vec::new();
     while let Some(doc) = queue.pop_front() {

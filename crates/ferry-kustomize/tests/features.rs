@@ -258,6 +258,73 @@ fn a_symlink_free_tree_resolves_paths_with_the_same_checks() {
     assert_eq!(build(&app, &cached).expect("cleaned to ../base").len(), 1);
 }
 
+/// Trees of successive revisions sharing a parse cache build what they build without it: an
+/// unchanged kustomization file or inline patch is taken from the cache, a changed one parsed
+/// anew, and a broken one fails naming its own file each time (errors are not kept).
+#[test]
+fn trees_sharing_a_parse_cache_build_as_without_it() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let parsed = std::sync::Arc::new(ferry_kustomize::ParseCache::new());
+    let overlay = "resources: [../base]\npatches:\n- patch: |-\n    apiVersion: v1\n    kind: ConfigMap\n    metadata:\n      name: cm\n    data:\n      app: one\n";
+    let revision = |name: &str, message: &str, overlay: &str| {
+        let tree = tmp.path().join(name);
+        write(
+            &tree.join("base/kustomization.yaml"),
+            "resources: [cm.yaml]\n",
+        );
+        write(
+            &tree.join("base/cm.yaml"),
+            &format!(
+                "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cm\ndata:\n  message: {message}\n"
+            ),
+        );
+        write(&tree.join("app/kustomization.yaml"), overlay);
+        let cache = ferry_kustomize::DirCache::new(&tree)
+            .expect("cache")
+            .without_symlinks()
+            .with_parse_cache(parsed.clone());
+        let cached = BuildOptions {
+            dir_cache: Some(std::sync::Arc::new(cache)),
+            ..BuildOptions::default()
+        };
+        let app = tree.join("app");
+        (build(&app, &BuildOptions::default()), build(&app, &cached))
+    };
+    let same = |(plain, cached): (
+        Result<Vec<serde_json::Value>, ferry_kustomize::Error>,
+        Result<Vec<serde_json::Value>, ferry_kustomize::Error>,
+    )| {
+        let plain = plain.expect("builds");
+        assert_eq!(cached.expect("builds with the cache"), plain);
+        plain
+    };
+
+    let first = same(revision("r1", "v1", overlay));
+    assert_eq!(first[0]["data"]["app"], "one");
+    // The overlay's file, its patch and the base's file.
+    assert_eq!(parsed.len(), 3);
+    // A new revision changing only the base: the overlay and its patch come from the cache.
+    let second = same(revision("r2", "v2", overlay));
+    assert_eq!(second[0]["data"]["message"], "v2");
+    assert_eq!(second[0]["data"]["app"], "one");
+    assert_eq!(parsed.len(), 3);
+    // A changed overlay is parsed anew.
+    let changed = same(revision(
+        "r3",
+        "v2",
+        &overlay.replace("app: one", "app: two"),
+    ));
+    assert_eq!(changed[0]["data"]["app"], "two");
+    assert_eq!(parsed.len(), 5);
+    // A broken overlay fails naming its own file, in every tree.
+    for name in ["r4", "r5"] {
+        let (plain, cached) = revision(name, "v2", "resources: [../base\n");
+        let (plain, cached) = (plain.expect_err("broken"), cached.expect_err("broken"));
+        assert_eq!(cached.to_string(), plain.to_string());
+        assert!(cached.to_string().contains(name), "{cached}");
+    }
+}
+
 /// A file filter sees every file the build reads (resources and generator inputs) and its
 /// output is what the build uses; its errors name the file.
 #[test]
