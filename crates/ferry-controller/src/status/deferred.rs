@@ -34,7 +34,7 @@ pub struct DeferredStatus<S> {
 
 impl<S> DeferredStatus<S>
 where
-    S: StatusFields + Clone + Send + Sync + 'static,
+    S: StatusFields + Send + Sync + 'static,
 {
     /// Writes `reported` over `saved` (the status the server holds) on `name` once `delay` has
     /// passed, unless settled before. The patch is made now, so that the write holds neither
