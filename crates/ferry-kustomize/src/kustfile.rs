@@ -63,9 +63,10 @@ pub fn find(dir: &Path) -> Result<PathBuf, KustFileError> {
     }
 }
 
-/// Read and check the kustomization of `dir`.
-pub fn load(dir: &Path) -> Result<Kustomization, KustFileError> {
-    load_file(&find(dir)?)
+/// Read and check the kustomization of `dir`, finding its parse in `parsed` when its text was
+/// parsed before.
+pub fn load(dir: &Path, parsed: Option<&ParseCache>) -> Result<Kustomization, KustFileError> {
+    load_file_with(&find(dir)?, parsed)
 }
 
 /// Read and check the kustomization file [`find`] found.

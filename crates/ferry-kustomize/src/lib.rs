@@ -122,7 +122,7 @@ pub fn build(dir: &Path, options: &BuildOptions) -> Result<Vec<Value>, Error> {
         options.symlink_free_root(),
     )?
     .with_filter(options.file_filter.clone());
-    let kust = kustfile::load_file_with(&kustfile::find(ldr.root())?, options.parse_cache())?;
+    let kust = kustfile::load(ldr.root(), options.parse_cache())?;
     build_kustomization(ldr, kust, options)
 }
 

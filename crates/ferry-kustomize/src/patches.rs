@@ -3,7 +3,6 @@
 
 use serde_json::Value;
 
-use crate::DirCache;
 use crate::error::{Error, ResultExt};
 use crate::kustfile::{self, Selector};
 use crate::resmap::ResMap;
@@ -81,7 +80,7 @@ pub fn load_patch(t: &Target, p: &kustfile::Patch) -> Result<Patch, Error> {
         Error::msg(format!("unable to parse SM or JSON patch from {text}")).context(e.to_string())
     };
     let parse = || documents(text.as_bytes(), &path);
-    let docs = match t.ctx.dir_cache.as_deref().and_then(DirCache::parse_cache) {
+    let docs = match t.ctx.parse_cache() {
         // Only inline patches: a patch file may have been decrypted by a file filter.
         Some(cache) if p.path.is_empty() => cache.inline_patch(&text, parse),
         _ => parse(),

@@ -55,6 +55,13 @@ pub struct BuildContext {
     pub entered: std::cell::RefCell<Vec<std::path::PathBuf>>,
 }
 
+impl BuildContext {
+    /// Parses kept across builds ([`DirCache::with_parse_cache`]).
+    pub fn parse_cache(&self) -> Option<&crate::ParseCache> {
+        self.dir_cache.as_deref().and_then(DirCache::parse_cache)
+    }
+}
+
 fn builtin_registry() -> std::sync::Arc<ferry_schema::Registry> {
     static BUILTIN: std::sync::OnceLock<std::sync::Arc<ferry_schema::Registry>> =
         std::sync::OnceLock::new();
@@ -185,8 +192,7 @@ pub struct Target<'c> {
 
 impl<'c> Target<'c> {
     pub fn load(ctx: &'c BuildContext, ldr: Loader, origin: Origin) -> Result<Target<'c>, Error> {
-        let parsed = ctx.dir_cache.as_deref().and_then(DirCache::parse_cache);
-        let kust = kustfile::load_file_with(&kustfile::find(ldr.root())?, parsed)?;
+        let kust = kustfile::load(ldr.root(), ctx.parse_cache())?;
         Ok(Self::with_kustomization(ctx, ldr, kust, origin))
     }
 

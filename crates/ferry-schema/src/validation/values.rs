@@ -252,9 +252,6 @@ impl Validator<'_> {
 
     fn compositions(&mut self, s: Schema<'_>, v: &Value, path: &str, depth: usize) {
         let n = s.node();
-        if n.any_of.is_empty() && n.one_of.is_empty() && n.all_of.is_empty() && s.not().is_none() {
-            return;
-        }
         // Quoted for the messages of failed compositions only: most nodes have none.
         let quoted = || gofmt::quote(path);
         if !n.any_of.is_empty() {
